@@ -126,3 +126,37 @@ void FMLP_FN(fmlp_momentum_update)(FMLP_T *W, FMLP_T *V, const FMLP_T *G, int64_
 void FMLP_FN(fmlp_adam_update)(FMLP_T *W, FMLP_T *Mm, FMLP_T *Vm, const FMLP_T *G,
                                int64_t n, FMLP_T lr, FMLP_T beta1, FMLP_T beta2,
                                FMLP_T eps, int64_t t, FMLP_T l2, FMLP_T l1);
+
+/* ==== the engine ========================================================== */
+
+/* Bytes of scratch fmlp_train_slice needs for minibatches of up to batch rows. */
+size_t FMLP_FN(fmlp_train_work_size)(const fmlp_net *net, int64_t batch);
+
+/* Run minibatch steps of the epoch ep from ep->pos until the epoch ends
+ * (FMLP_OK) or max_seconds of work have passed (FMLP_INTERRUPTED: call again
+ * to continue). Per step: gather rows, forward, loss, backward, update.
+ * UPDATES net->params, opt (state, step counters), ep (pos, loss_sum).
+ * FMLP_ERR_NONFINITE: a batch loss was not finite; params then hold finite
+ * weights (the last step's, or the slice's starting ones) and
+ * ep->nonfinite_at says where. */
+int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_data *data,
+                              fmlp_epoch *ep, void *work, size_t work_size,
+                              double max_seconds);
+
+/* Bytes of scratch fmlp_net_forward needs to work in chunks of rows rows. */
+size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows);
+
+/* out[n, n_outputs] = the network's output activations (softmax or logistic
+ * probabilities, or identity) for X [n, sizes[0]] (row stride ldx). Works in
+ * chunks of as many rows as work holds. OVERWRITES out. FMLP_ERR_ARG when
+ * work holds less than one row. */
+int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
+                              int64_t n, void *work, size_t work_size);
+
+/* Loss over all n rows as one batch, and its gradient in params' layout:
+ * loss = weighted mean data loss + (0.5 alpha sum W^2 + l1 sum |W|) / sum w.
+ * grad may be NULL. OVERWRITES *loss and grad. Works in chunks of rows that
+ * fit the work (sized by fmlp_train_work_size). No dropout. */
+int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss, FMLP_T *grad,
+                                const fmlp_data *data, double alpha, double l1,
+                                void *work, size_t work_size, int64_t chunk);

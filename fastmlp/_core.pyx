@@ -4,6 +4,7 @@
 # fastmlp/kernels.py's job.
 from libc.stdint cimport int64_t
 cimport numpy as cnp
+import numpy as np
 
 cnp.import_array()
 
@@ -95,3 +96,8 @@ def gemm_work_size(int64_t M, int64_t N, int64_t K, bint trans_a, bint trans_b, 
     if f32:
         return fmlp_gemm_work_size_f32(M, N, K, trans_a, trans_b)
     return fmlp_gemm_work_size_f64(M, N, K, trans_a, trans_b)
+
+
+# ---- the engine -------------------------------------------------------------------
+
+include "_network.pxi"
