@@ -11,6 +11,8 @@
  * it when cpu.c selects an ISA. Only ISAs that fmlp_isa_supported() accepts
  * are ever passed. */
 void fmlp_gemm_select(int isa);
+/* elementwise kernels (activations, softmax, losses, colsum, optimizers) */
+void fmlp_vec_select(int isa);
 
 #if defined(__GNUC__) || defined(__clang__)
 #  define FMLP_LIKELY(x) __builtin_expect(!!(x), 1)
