@@ -11,6 +11,8 @@
  * it when cpu.c selects an ISA. Only ISAs that fmlp_isa_supported() accepts
  * are ever passed. */
 void fmlp_gemm_select(int isa);
+/* elementwise kernels (activations, softmax, losses, colsum, optimizers) */
+void fmlp_vec_select(int isa);
 
 /* Run fn(ctx, t) for every t in [0, n_tasks) on up to n_threads threads, the
  * caller included; returns when all are done. Tasks must write disjoint

@@ -118,3 +118,55 @@ cdef extern from "fastmlp.h" nogil:
                                double alpha, double l1, void *work, size_t work_size, int64_t chunk)
     int fmlp_net_loss_grad_f64(const fmlp_net *net, double *loss, double *grad, const fmlp_data *data,
                                double alpha, double l1, void *work, size_t work_size, int64_t chunk)
+    # ---- elementwise kernels: activations, softmax, losses, colsum, optimizers
+    int FMLP_ACT_IDENTITY
+    int FMLP_ACT_SIGMOID
+    int FMLP_ACT_TANH
+    int FMLP_ACT_RELU
+    int FMLP_ACT_LEAKY_RELU
+
+    void fmlp_bias_act_forward_f32(float *Y, const float *Z, const float *bias,
+                                   int64_t M, int64_t N, int act, float slope)
+    void fmlp_bias_act_forward_f64(double *Y, const double *Z, const double *bias,
+                                   int64_t M, int64_t N, int act, double slope)
+    void fmlp_act_backward_f32(float *dZ, const float *dY, const float *Y,
+                               int64_t M, int64_t N, int act, float slope)
+    void fmlp_act_backward_f64(double *dZ, const double *dY, const double *Y,
+                               int64_t M, int64_t N, int act, double slope)
+    void fmlp_softmax_forward_f32(float *Y, const float *Z, int64_t M, int64_t N)
+    void fmlp_softmax_forward_f64(double *Y, const double *Z, int64_t M, int64_t N)
+    void fmlp_softmax_backward_f32(float *dZ, const float *dY, const float *Y, int64_t M, int64_t N)
+    void fmlp_softmax_backward_f64(double *dZ, const double *dY, const double *Y, int64_t M, int64_t N)
+
+    int fmlp_softmax_xent_labels_f32(double *loss, float *G, const float *Z, const int64_t *labels,
+                                     const float *w, int64_t M, int64_t N)
+    int fmlp_softmax_xent_labels_f64(double *loss, double *G, const double *Z, const int64_t *labels,
+                                     const double *w, int64_t M, int64_t N)
+    int fmlp_softmax_xent_probs_f32(double *loss, float *G, const float *Z, const float *Yt,
+                                    const float *w, int64_t M, int64_t N)
+    int fmlp_softmax_xent_probs_f64(double *loss, double *G, const double *Z, const double *Yt,
+                                    const double *w, int64_t M, int64_t N)
+    int fmlp_sigmoid_bce_f32(double *loss, float *G, const float *Z, const float *Yt,
+                             const float *w, int64_t M, int64_t N)
+    int fmlp_sigmoid_bce_f64(double *loss, double *G, const double *Z, const double *Yt,
+                             const double *w, int64_t M, int64_t N)
+    int fmlp_squared_error_f32(double *loss, float *G, const float *P, const float *Yt,
+                               const float *w, int64_t M, int64_t N)
+    int fmlp_squared_error_f64(double *loss, double *G, const double *P, const double *Yt,
+                               const double *w, int64_t M, int64_t N)
+
+    void fmlp_colsum_f32(float *out, const float *A, int64_t M, int64_t N)
+    void fmlp_colsum_f64(double *out, const double *A, int64_t M, int64_t N)
+
+    void fmlp_sgd_update_f32(float *W, const float *G, int64_t n, float lr, float l2, float l1)
+    void fmlp_sgd_update_f64(double *W, const double *G, int64_t n, double lr, double l2, double l1)
+    void fmlp_momentum_update_f32(float *W, float *V, const float *G, int64_t n, float lr,
+                                  float momentum, int nesterov, float l2, float l1)
+    void fmlp_momentum_update_f64(double *W, double *V, const double *G, int64_t n, double lr,
+                                  double momentum, int nesterov, double l2, double l1)
+    void fmlp_adam_update_f32(float *W, float *Mm, float *Vm, const float *G, int64_t n,
+                              float lr, float beta1, float beta2, float eps, int64_t t,
+                              float l2, float l1)
+    void fmlp_adam_update_f64(double *W, double *Mm, double *Vm, const double *G, int64_t n,
+                              double lr, double beta1, double beta2, double eps, int64_t t,
+                              double l2, double l1)

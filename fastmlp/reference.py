@@ -108,3 +108,158 @@ def dropout_uniforms(key, step, layer, n):
     base = (int(key) + (int(step) << 40) + (int(layer) << 32) + _GOLDEN) & _MASK64
     counters = np.uint64(base) + np.arange(n, dtype=np.uint64)
     return (mix64(counters) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+# ---- elementwise kernels: activations, softmax, losses, colsum, optimizers ----
+# Same names and semantics as fastmlp.kernels, written as the formulas read.
+
+def _act_name(activation):
+    return "logistic" if activation == "sigmoid" else activation
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))  # <= 1: never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _into(out, value):
+    if out is None:
+        return value
+    out[...] = value
+    return out
+
+
+def activation_forward(z, bias=None, *, activation="relu", slope=0.01, out=None):
+    """act(z + bias), bias broadcast over rows."""
+    v = z if bias is None else z + bias
+    name = _act_name(activation)
+    if name == "identity":
+        y = v.copy()
+    elif name == "logistic":
+        y = _sigmoid(v)
+    elif name == "tanh":
+        y = np.tanh(v)
+    elif name == "relu":
+        y = np.where(v > 0, v, 0)
+    elif name == "leaky_relu":
+        y = np.where(v > 0, v, slope * v)
+    else:
+        raise ValueError(f"unknown activation {activation!r}")
+    return _into(out, y.astype(z.dtype, copy=False))
+
+
+def activation_backward(dy, y, *, activation, slope=0.01, out=None):
+    """dy * act'(z), the derivative written in terms of the output y = act(z)."""
+    name = _act_name(activation)
+    if name == "identity":
+        d = np.ones_like(y)
+    elif name == "logistic":
+        d = y * (1 - y)
+    elif name == "tanh":
+        d = 1 - y * y
+    elif name == "relu":
+        d = (y > 0).astype(y.dtype)
+    elif name == "leaky_relu":
+        d = np.where(y > 0, 1, slope).astype(y.dtype)
+    else:
+        raise ValueError(f"unknown activation {activation!r}")
+    return _into(out, (dy * d).astype(y.dtype, copy=False))
+
+
+def softmax(z, *, out=None):
+    """Row-wise softmax with the row max subtracted."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return _into(out, e / e.sum(axis=1, keepdims=True))
+
+
+def softmax_backward(dy, y, *, out=None):
+    """The softmax Jacobian-vector product: y * (dy - rowsum(dy * y))."""
+    return _into(out, y * (dy - (dy * y).sum(axis=1, keepdims=True)))
+
+
+def _weights(sample_weight, m, dtype):
+    if sample_weight is None:
+        return np.ones(m, dtype=dtype)
+    return np.asarray(sample_weight, dtype=dtype)
+
+
+def softmax_cross_entropy(logits, labels, sample_weight=None, *, grad=None):
+    """(loss, grad) of softmax + cross-entropy; labels are class indices (1-D)
+    or target rows (2-D). loss = sum_i w_i sum_j Y_ij (lse_i - z_ij) / sum w,
+    grad = (rowsum(Y) softmax(z) - Y) w_i / sum w."""
+    z = logits
+    m, n = z.shape
+    if np.ndim(labels) == 1:
+        Y = np.zeros_like(z)
+        Y[np.arange(m), labels] = 1
+    else:
+        Y = labels
+    w = _weights(sample_weight, m, z.dtype)
+    zmax = z.max(axis=1, keepdims=True)
+    logs = np.log(np.exp(z - zmax).sum(axis=1, keepdims=True))
+    # lse - z = (max - z) + log(sum exp(z - max)): both parts >= 0
+    per_row = (Y * ((zmax - z) + logs)).sum(axis=1)
+    loss = float((w * per_row).sum() / w.sum())
+    if grad is False:
+        return loss, None
+    g = (Y.sum(axis=1, keepdims=True) * softmax(z) - Y) * (w / w.sum())[:, None]
+    return loss, _into(grad, g.astype(z.dtype, copy=False))
+
+
+def sigmoid_binary_cross_entropy(logits, targets, sample_weight=None, *, grad=None):
+    """(loss, grad) of sigmoid + binary cross-entropy per element:
+    max(z,0) - z t + log1p(exp(-|z|)), written z (1-t) for z > 0 and -z t
+    otherwise (the same value without cancellation); grad = (sigmoid(z) - t) w_i / sum w."""
+    z, t = logits, targets
+    w = _weights(sample_weight, z.shape[0], z.dtype)
+    per_elem = np.where(z > 0, z * (1 - t), -z * t) + np.log1p(np.exp(-np.abs(z)))
+    loss = float((w * per_elem.sum(axis=1)).sum() / w.sum())
+    if grad is False:
+        return loss, None
+    g = (_sigmoid(z) - t) * (w / w.sum())[:, None]
+    return loss, _into(grad, g.astype(z.dtype, copy=False))
+
+
+def squared_error(pred, targets, sample_weight=None, *, grad=None):
+    """(loss, grad): loss = 0.5 sum_i w_i sum_j (p - t)^2 / sum w,
+    grad = (p - t) w_i / sum w."""
+    d = pred - targets
+    w = _weights(sample_weight, pred.shape[0], pred.dtype)
+    loss = float(0.5 * (w * (d * d).sum(axis=1)).sum() / w.sum())
+    if grad is False:
+        return loss, None
+    return loss, _into(grad, (d * (w / w.sum())[:, None]).astype(pred.dtype, copy=False))
+
+
+def column_sum(a, *, out=None):
+    """Sum over rows: the bias gradient."""
+    return _into(out, a.sum(axis=0))
+
+
+def _regularised(w, g, l2, l1):
+    return g + l2 * w + l1 * np.sign(w)
+
+
+def sgd_update(w, g, *, lr, l2=0.0, l1=0.0):
+    """w -= lr * (g + l2 w + l1 sign(w)), in place; returns w."""
+    w -= lr * _regularised(w, g, l2, l1)
+    return w
+
+
+def momentum_update(w, v, g, *, lr, momentum=0.9, nesterov=False, l2=0.0, l1=0.0):
+    """scikit-learn's SGD with momentum, in place; returns w:
+    v = momentum v - lr g;  w += v, or (Nesterov) w += momentum v - lr g."""
+    gr = _regularised(w, g, l2, l1)
+    v[...] = momentum * v - lr * gr
+    w += (momentum * v - lr * gr) if nesterov else v
+    return w
+
+
+def adam_update(w, m, v, g, *, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0, l1=0.0):
+    """scikit-learn's Adam step t (>= 1), in place; returns w:
+    m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+    w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)."""
+    gr = _regularised(w, g, l2, l1)
+    m[...] = beta1 * m + (1 - beta1) * gr
+    v[...] = beta2 * v + (1 - beta2) * gr * gr
+    step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    w -= step * m / (np.sqrt(v) + eps)
+    return w

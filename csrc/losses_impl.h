@@ -1,0 +1,214 @@
+/* losses_impl.h - dtype template of the fused output-layer losses (softmax +
+ * cross-entropy from labels or target rows, sigmoid + binary cross-entropy,
+ * squared error) and of the column sum, compiled once per ISA.
+ * It never takes log(0) and never overflows exp; it does not check the
+ * logits for NaN (a NaN logit gives a NaN loss, which the caller sees). */
+
+/* The per-sample scale of the gradient is w_i / sum w. Weights must be
+ * finite and non-negative with a positive sum; NULL means all ones. */
+static int FMLP_FN(weight_sum)(double *sumw, const FMLP_T *w, int64_t M)
+{
+    if (!w) {
+        *sumw = (double)M;
+        return M > 0 ? FMLP_OK : FMLP_ERR_WEIGHT;
+    }
+    double s = 0;
+    int bad = 0;
+    for (int64_t i = 0; i < M; i++) {
+        double wi = (double)w[i];
+        bad |= !(wi >= 0) || !isfinite(wi);
+        s += wi;
+    }
+    *sumw = s;
+    return (bad || !(s > 0) || !isfinite(s)) ? FMLP_ERR_WEIGHT : FMLP_OK;
+}
+
+static int FMLP_FN(k_softmax_xent_labels)(double *loss, FMLP_T *G, const FMLP_T *Z,
+                                          const int64_t *labels, const FMLP_T *w,
+                                          int64_t M, int64_t N)
+{
+    /* Every label is checked before anything is written. */
+    for (int64_t i = 0; i < M; i++)
+        if (labels[i] < 0 || labels[i] >= N) return FMLP_ERR_LABEL;
+    double sumw;
+    int st = FMLP_FN(weight_sum)(&sumw, w, M);
+    if (st != FMLP_OK) return st;
+
+    double total = 0;
+    for (int64_t i = 0; i < M; i++) {
+        const FMLP_T *z = Z + i * N;
+        int64_t y = labels[i];
+        double wi = w ? (double)w[i] : 1.0;
+        FMLP_T m = FMLP_FN(row_max)(z, N);
+        FMLP_T zy = z[y]; /* read before G, which may be Z, overwrites it */
+        double s;
+        if (G) {
+            FMLP_T *g = G + i * N;
+            s = FMLP_FN(row_exp_sum)(g, z, m, N);
+            double scale = wi / sumw;
+            FMLP_T c = (FMLP_T)(scale / s);
+            for (int64_t j = 0; j < N; j++) g[j] *= c;
+            g[y] -= (FMLP_T)scale;
+        } else {
+            s = FMLP_FN(row_exp_sum_only)(z, m, N);
+        }
+        /* logsumexp - z_y = (m - z_y) + log(s): both terms are >= 0, so a
+         * confident, correct row keeps its small loss accurate. */
+        if (loss) total += wi * (((double)m - (double)zy) + log(s));
+    }
+    if (loss) *loss = total / sumw;
+    return FMLP_OK;
+}
+
+static int FMLP_FN(k_softmax_xent_probs)(double *loss, FMLP_T *G, const FMLP_T *Z,
+                                         const FMLP_T *Yt, const FMLP_T *w,
+                                         int64_t M, int64_t N)
+{
+    double sumw;
+    int st = FMLP_FN(weight_sum)(&sumw, w, M);
+    if (st != FMLP_OK) return st;
+    if (N <= 0) {
+        if (loss) *loss = 0;
+        return FMLP_OK;
+    }
+
+    double total = 0;
+    for (int64_t i = 0; i < M; i++) {
+        const FMLP_T *z = Z + i * N, *t = Yt + i * N;
+        double wi = w ? (double)w[i] : 1.0;
+        FMLP_T m = FMLP_FN(row_max)(z, N);
+        /* One pass reads z and t (before G, which may be Z, is written):
+         * sum t_j, sum t_j (m - z_j), and the exponentials. */
+        double at[FMLP_LANES] = {0}, atz[FMLP_LANES] = {0};
+        int64_t j = 0;
+        for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+            for (int k = 0; k < FMLP_LANES; k++) {
+                at[k] += (double)t[j + k];
+                atz[k] += (double)(t[j + k] * (m - z[j + k]));
+            }
+        for (int k = 0; j < N; j++, k++) {
+            at[k] += (double)t[j];
+            atz[k] += (double)(t[j] * (m - z[j]));
+        }
+        double tsum = fmlp_lanes_sum(at), tz = fmlp_lanes_sum(atz);
+        double s;
+        if (G) {
+            FMLP_T *g = G + i * N;
+            s = FMLP_FN(row_exp_sum)(g, z, m, N);
+            double scale = wi / sumw;
+            FMLP_T cp = (FMLP_T)(tsum * scale / s), ct = (FMLP_T)scale;
+            for (j = 0; j < N; j++) g[j] = g[j] * cp - t[j] * ct;
+        } else {
+            s = FMLP_FN(row_exp_sum_only)(z, m, N);
+        }
+        /* sum_j t_j (lse - z_j) = sum_j t_j (m - z_j) + (sum_j t_j) log(s) */
+        if (loss) total += wi * (tz + tsum * log(s));
+    }
+    if (loss) *loss = total / sumw;
+    return FMLP_OK;
+}
+
+/* One row of sigmoid + BCE. The loss term max(z,0) - z t is written as
+ * z (1 - t) or -z t, which does not cancel when t is 0 or 1; the gradient
+ * uses e = exp(-|z|) <= 1 for sigmoid(z). Inlined with constant flags so
+ * each combination gets its own branch-free loop. */
+static inline double FMLP_FN(bce_row)(FMLP_T *g, const FMLP_T *z, const FMLP_T *t, int64_t N,
+                                      FMLP_T scale, const int want_loss, const int want_grad)
+{
+    double acc[FMLP_LANES] = {0};
+    int64_t j = 0;
+#define BCE_ELEM(J, K)                                                            \
+    do {                                                                          \
+        FMLP_T zz = z[J], tt = t[J];                                              \
+        FMLP_T e = FMLP_FN(vm_exp)(-FMLP_FN(vm_abs)(zz));                        \
+        if (want_grad) {                                                          \
+            FMLP_T p = FMLP_FN(vm_select)(zz >= 0, (FMLP_T)1, e) / ((FMLP_T)1 + e); \
+            g[J] = (p - tt) * scale;                                              \
+        }                                                                         \
+        if (want_loss) {                                                          \
+            FMLP_T lin = FMLP_FN(vm_select)(zz > 0, zz * ((FMLP_T)1 - tt), -(zz * tt)); \
+            acc[K] += (double)(lin + FMLP_FN(vm_log1p_unit)(e));                  \
+        }                                                                         \
+    } while (0)
+    for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+        for (int k = 0; k < FMLP_LANES; k++) BCE_ELEM(j + k, k);
+    for (int k = 0; j < N; j++, k++) BCE_ELEM(j, k);
+#undef BCE_ELEM
+    return fmlp_lanes_sum(acc);
+}
+
+static int FMLP_FN(k_sigmoid_bce)(double *loss, FMLP_T *G, const FMLP_T *Z,
+                                  const FMLP_T *Yt, const FMLP_T *w,
+                                  int64_t M, int64_t N)
+{
+    double sumw;
+    int st = FMLP_FN(weight_sum)(&sumw, w, M);
+    if (st != FMLP_OK) return st;
+    double total = 0;
+    for (int64_t i = 0; i < M; i++) {
+        const FMLP_T *z = Z + i * N, *t = Yt + i * N;
+        FMLP_T *g = G ? G + i * N : NULL;
+        double wi = w ? (double)w[i] : 1.0;
+        FMLP_T scale = (FMLP_T)(wi / sumw);
+        if (loss && G) total += wi * FMLP_FN(bce_row)(g, z, t, N, scale, 1, 1);
+        else if (loss) total += wi * FMLP_FN(bce_row)(g, z, t, N, scale, 1, 0);
+        else if (G) FMLP_FN(bce_row)(g, z, t, N, scale, 0, 1);
+    }
+    if (loss) *loss = total / sumw;
+    return FMLP_OK;
+}
+
+static int FMLP_FN(k_squared_error)(double *loss, FMLP_T *G, const FMLP_T *P,
+                                    const FMLP_T *Yt, const FMLP_T *w,
+                                    int64_t M, int64_t N)
+{
+    double sumw;
+    int st = FMLP_FN(weight_sum)(&sumw, w, M);
+    if (st != FMLP_OK) return st;
+    double total = 0;
+    for (int64_t i = 0; i < M; i++) {
+        const FMLP_T *p = P + i * N, *t = Yt + i * N;
+        double wi = w ? (double)w[i] : 1.0;
+        if (loss) {
+            double acc[FMLP_LANES] = {0};
+            int64_t j = 0;
+            for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+                for (int k = 0; k < FMLP_LANES; k++) {
+                    FMLP_T d = p[j + k] - t[j + k];
+                    acc[k] += (double)(d * d);
+                }
+            for (int k = 0; j < N; j++, k++) {
+                FMLP_T d = p[j] - t[j];
+                acc[k] += (double)(d * d);
+            }
+            total += wi * fmlp_lanes_sum(acc);
+        }
+        /* After the loss: G may alias P. */
+        if (G) {
+            FMLP_T *g = G + i * N;
+            FMLP_T scale = (FMLP_T)(wi / sumw);
+            for (int64_t j = 0; j < N; j++) g[j] = (p[j] - t[j]) * scale;
+        }
+    }
+    if (loss) *loss = 0.5 * total / sumw;
+    return FMLP_OK;
+}
+
+/* ---- column sum ---------------------------------------------------------- */
+
+/* Sums in double, over column blocks that fit a stack buffer: the rows of A
+ * stream through once, and float32 keeps double accuracy. */
+static void FMLP_FN(k_colsum)(FMLP_T *out, const FMLP_T *A, int64_t M, int64_t N)
+{
+    enum { BLOCK = 256 };
+    double acc[BLOCK];
+    for (int64_t j0 = 0; j0 < N; j0 += BLOCK) {
+        int64_t nb = N - j0 < BLOCK ? N - j0 : BLOCK;
+        for (int64_t j = 0; j < nb; j++) acc[j] = 0;
+        for (int64_t i = 0; i < M; i++) {
+            const FMLP_T *a = A + i * N + j0;
+            for (int64_t j = 0; j < nb; j++) acc[j] += (double)a[j];
+        }
+        for (int64_t j = 0; j < nb; j++) out[j0 + j] = (FMLP_T)acc[j];
+    }
+}
