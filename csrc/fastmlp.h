@@ -76,8 +76,10 @@ int fmlp_set_thread_budget(int n);
 
 /* ---- the engine: a network, its optimizer, one epoch ---------------------
  * All memory is the caller's; the structs only point at it. */
-typedef enum { FMLP_OUT_IDENTITY = 0, FMLP_OUT_LOGISTIC = 1, FMLP_OUT_SOFTMAX = 2 } fmlp_out;
-typedef enum { FMLP_LOSS_XENT = 0, FMLP_LOSS_BCE = 1, FMLP_LOSS_SQUARED = 2 } fmlp_loss;
+typedef enum { FMLP_OUT_IDENTITY = 0, FMLP_OUT_LOGISTIC = 1, FMLP_OUT_SOFTMAX = 2, FMLP_OUT_EXP = 3 } fmlp_out;
+/* POISSON: half Poisson deviance with the exp output, per row
+ * sum_k y log y - y z - y + exp(z); delta exp(z) - y. */
+typedef enum { FMLP_LOSS_XENT = 0, FMLP_LOSS_BCE = 1, FMLP_LOSS_SQUARED = 2, FMLP_LOSS_POISSON = 3 } fmlp_loss;
 typedef enum { FMLP_SOLVER_SGD = 0, FMLP_SOLVER_ADAM = 1 } fmlp_solver;
 
 /* The most weight layers a network may have (hidden layers + 1). */
@@ -107,8 +109,7 @@ typedef struct {
     double beta1, beta2, eps; /* adam */
     void *m;                  /* sgd velocity / adam first moment */
     void *v;                  /* adam second moment */
-    int64_t adam_t;           /* adam steps taken */
-    int64_t step;             /* steps taken (dropout counter) */
+    int64_t step;             /* steps taken since set; Adam's t is step + 1 */
     uint64_t dropout_key;
 } fmlp_optim;
 
@@ -131,6 +132,7 @@ typedef struct {
     int64_t *perm;            /* n entries: the epoch's sample order */
     int64_t pos;              /* samples done */
     double loss_sum;          /* sum over done batches of batch loss * rows */
+    double penalty_sum;       /* the penalty part of loss_sum */
     int64_t nonfinite_at;     /* first sample of the batch that diverged */
 } fmlp_epoch;
 

@@ -134,11 +134,14 @@ size_t FMLP_FN(fmlp_train_work_size)(const fmlp_net *net, int64_t batch);
 
 /* Run minibatch steps of the epoch ep from ep->pos until the epoch ends
  * (FMLP_OK) or max_seconds of work have passed (FMLP_INTERRUPTED: call again
- * to continue). Per step: gather rows, forward, loss, backward, update.
- * UPDATES net->params, opt (state, step counters), ep (pos, loss_sum).
- * FMLP_ERR_NONFINITE: a batch loss was not finite; params then hold finite
- * weights (the last step's, or the slice's starting ones) and
- * ep->nonfinite_at says where. */
+ * to continue). Per step: gather rows, forward, loss, backward, update. A
+ * batch whose weights sum to 0 steps with a zero gradient.
+ * UPDATES net->params, opt (state, step counter), ep (pos, loss sums).
+ * FMLP_ERR_NONFINITE: a batch loss, or the weights after a step, were not
+ * finite. params and opt then hold the last finite state: the previous step's
+ * when the loss diverged with finite weights, otherwise the state at the
+ * start of this slice (at most max_seconds of training earlier).
+ * ep->nonfinite_at says which batch diverged. */
 int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_data *data,
                               fmlp_epoch *ep, void *work, size_t work_size,
                               double max_seconds);

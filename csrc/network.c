@@ -68,6 +68,7 @@ void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)
 {
     ep->pos = 0;
     ep->loss_sum = 0;
+    ep->penalty_sum = 0;
     ep->nonfinite_at = -1;
     if (ep->shuffle) {
         fmlp_rng_permutation(rng, ep->perm, n);

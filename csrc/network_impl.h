@@ -17,6 +17,7 @@ typedef struct {
     FMLP_T *g0, *g1;       /* [B, max width] deltas, ping-pong */
     FMLP_T *grad;          /* [n_params] */
     FMLP_T *snap;          /* [n_params] finite weights to fall back to */
+    FMLP_T *snap_m, *snap_v; /* [n_params] the optimizer moments that go with them */
     void *gemm_work;
     size_t gemm_work_size;
 } FMLP_FN(train_ws);
@@ -67,6 +68,8 @@ static size_t FMLP_FN(carve_train)(const fmlp_net *net, int64_t B, void *base, F
     ws->g1 = (FMLP_T *)fmlp_carve(&c, (size_t)(B * maxw) * sizeof(FMLP_T));
     ws->grad = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
     ws->snap = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
+    ws->snap_m = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
+    ws->snap_v = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
     ws->gemm_work_size = FMLP_FN(step_gemm_work)(net, B);
     ws->gemm_work = fmlp_carve(&c, ws->gemm_work_size);
     return c.used;
@@ -158,6 +161,32 @@ static void FMLP_FN(output_activation)(const fmlp_net *net, FMLP_T *z, int64_t B
         FMLP_FN(fmlp_softmax_forward)(z, z, B, n_out);
     else if (net->out_act == FMLP_OUT_LOGISTIC)
         FMLP_FN(fmlp_bias_act_forward)(z, z, NULL, B, n_out, FMLP_ACT_SIGMOID, (FMLP_T)0);
+    else if (net->out_act == FMLP_OUT_EXP)
+        for (int64_t e = 0; e < B * n_out; e++) z[e] = (FMLP_T)exp((double)z[e]);
+}
+
+/* Half Poisson deviance with the exp output (scikit-learn's 'poisson'):
+ * loss = sum_i w_i sum_k (y log y - y z - y + exp z) / sum w, G = (exp z - y) w_i / sum w.
+ * Rare enough that it needs no vector kernel. */
+static int FMLP_FN(poisson_loss)(double *loss, FMLP_T *G, const FMLP_T *Z, const FMLP_T *Y,
+                                 const FMLP_T *w, int64_t B, int64_t n_out)
+{
+    double sw = 0, total = 0;
+    for (int64_t i = 0; i < B; i++) sw += w ? (double)w[i] : 1.0;
+    if (!(sw > 0)) return FMLP_ERR_WEIGHT;
+    for (int64_t i = 0; i < B; i++) {
+        const double wi = w ? (double)w[i] : 1.0;
+        double row = 0;
+        for (int64_t k = 0; k < n_out; k++) {
+            const double y = (double)Y[i * n_out + k], z = (double)Z[i * n_out + k];
+            const double ez = exp(z);
+            row += (y > 0 ? y * log(y) : 0.0) - y * z - y + ez;
+            if (G) G[i * n_out + k] = (FMLP_T)((ez - y) * wi / sw);
+        }
+        total += wi * row;
+    }
+    if (loss) *loss = total / sw;
+    return FMLP_OK;
 }
 
 /* Data loss of the batch (weighted mean) and, when G is not NULL, its
@@ -175,6 +204,8 @@ static int FMLP_FN(loss_and_delta)(const fmlp_net *net, FMLP_FN(train_ws) *ws, c
         return FMLP_FN(fmlp_softmax_xent_probs)(loss, G, z, Y, w, B, n_out);
     case FMLP_LOSS_BCE:
         return FMLP_FN(fmlp_sigmoid_bce)(loss, G, z, Y, w, B, n_out);
+    case FMLP_LOSS_POISSON:
+        return FMLP_FN(poisson_loss)(loss, G, z, Y, w, B, n_out);
     case FMLP_LOSS_SQUARED: {
         FMLP_FN(output_activation)(net, z, B);
         int st = FMLP_FN(fmlp_squared_error)(loss, G, z, Y, w, B, n_out);
@@ -256,15 +287,16 @@ static void FMLP_FN(update)(const fmlp_net *net, fmlp_optim *opt, const FMLP_T *
     FMLP_T *p = (FMLP_T *)net->params;
     FMLP_T *m = (FMLP_T *)opt->m, *v = (FMLP_T *)opt->v;
     const int64_t nw = fmlp_n_weights(net), np = fmlp_n_params(net);
-    /* Weights carry the penalties; biases (the tail of params) do not. */
-    const FMLP_T l2w = (FMLP_T)(alpha / sw), l1w = (FMLP_T)(l1 / sw);
+    /* Weights carry the penalties; biases (the tail of params) do not. A
+     * batch without weight (sw == 0) has a zero gradient, penalties included. */
+    const FMLP_T l2w = sw > 0 ? (FMLP_T)(alpha / sw) : (FMLP_T)0;
+    const FMLP_T l1w = sw > 0 ? (FMLP_T)(l1 / sw) : (FMLP_T)0;
     const FMLP_T lr = (FMLP_T)opt->lr;
     if (opt->solver == FMLP_SOLVER_ADAM) {
-        opt->adam_t++;
+        const int64_t t = opt->step + 1;
         const FMLP_T b1 = (FMLP_T)opt->beta1, b2 = (FMLP_T)opt->beta2, eps = (FMLP_T)opt->eps;
-        FMLP_FN(fmlp_adam_update)(p, m, v, grad, nw, lr, b1, b2, eps, opt->adam_t, l2w, l1w);
-        FMLP_FN(fmlp_adam_update)(p + nw, m + nw, v + nw, grad + nw, np - nw, lr, b1, b2, eps,
-                                  opt->adam_t, 0, 0);
+        FMLP_FN(fmlp_adam_update)(p, m, v, grad, nw, lr, b1, b2, eps, t, l2w, l1w);
+        FMLP_FN(fmlp_adam_update)(p + nw, m + nw, v + nw, grad + nw, np - nw, lr, b1, b2, eps, t, 0, 0);
     } else if (opt->momentum > 0) {
         const FMLP_T mu = (FMLP_T)opt->momentum;
         FMLP_FN(fmlp_momentum_update)(p, m, grad, nw, lr, mu, opt->nesterov, l2w, l1w);
@@ -351,9 +383,16 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
     const int64_t np = fmlp_n_params(net);
     FMLP_T *params = (FMLP_T *)net->params;
 
-    /* Finite weights to fall back to if this slice diverges. */
+    /* The state to fall back to if this slice ends with non-finite weights. */
+    FMLP_T *m = (FMLP_T *)opt->m, *v = (FMLP_T *)opt->v;
+    const int has_m = opt->solver == FMLP_SOLVER_ADAM || opt->momentum > 0;
+    const int has_v = opt->solver == FMLP_SOLVER_ADAM;
+    const int64_t step0 = opt->step;
     memcpy(ws.snap, params, (size_t)np * sizeof(FMLP_T));
+    if (has_m) memcpy(ws.snap_m, m, (size_t)np * sizeof(FMLP_T));
+    if (has_v) memcpy(ws.snap_v, v, (size_t)np * sizeof(FMLP_T));
     const double t0 = fmlp_seconds();
+    int status = FMLP_OK;
 
     while (ep->pos < n) {
         const int64_t b0 = ep->pos;
@@ -363,29 +402,43 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
         const FMLP_T *Y, *w;
         const FMLP_T *in = FMLP_FN(gather)(net, d, ep, &ws, b0, B, &ldin, &labels, &Y, &w);
         const double sw = FMLP_FN(weight_sum)(w, B);
-        if (sw <= 0) {
-            /* A batch whose weights are all zero carries no information. */
-            ep->pos += B;
-            continue;
+        double loss = 0, pen = 0;
+        if (sw > 0) {
+            FMLP_FN(forward_layers)(net, &ws, in, ldin, B, 1, opt);
+            int st = FMLP_FN(loss_and_delta)(net, &ws, labels, Y, w, B, &loss, ws.g0);
+            if (st != FMLP_OK) return st;
+            pen = FMLP_FN(penalty)(net, ep->alpha, ep->l1, sw);
+            loss += pen;
+            if (!isfinite(loss)) {
+                ep->nonfinite_at = b0;
+                status = FMLP_ERR_NONFINITE;
+                break;
+            }
+            FMLP_FN(backward_layers)(net, &ws, in, ldin, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);
+        } else {
+            /* No weight, no information: the step happens with a zero gradient. */
+            memset(ws.grad, 0, (size_t)np * sizeof(FMLP_T));
         }
-        FMLP_FN(forward_layers)(net, &ws, in, ldin, B, 1, opt);
-        double loss = 0;
-        int st = FMLP_FN(loss_and_delta)(net, &ws, labels, Y, w, B, &loss, ws.g0);
-        if (st != FMLP_OK) return st;
-        loss += FMLP_FN(penalty)(net, ep->alpha, ep->l1, sw);
-        if (!isfinite(loss)) {
-            ep->nonfinite_at = b0;
-            if (!FMLP_FN(all_finite)(params, np))
-                memcpy(params, ws.snap, (size_t)np * sizeof(FMLP_T));
-            return FMLP_ERR_NONFINITE;
-        }
-        FMLP_FN(backward_layers)(net, &ws, in, ldin, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);
         FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw);
         ep->loss_sum += loss * (double)B;
+        ep->penalty_sum += pen * (double)B;
         ep->pos += B;
-        if (ep->pos < n && fmlp_seconds() - t0 >= max_seconds) return FMLP_INTERRUPTED;
+        if (ep->pos < n && fmlp_seconds() - t0 >= max_seconds) {
+            status = FMLP_INTERRUPTED;
+            break;
+        }
     }
-    return FMLP_OK;
+    /* One check per slice catches a step that overflowed the weights without
+     * (yet) making a loss non-finite; the slice then leaves no trace. */
+    if (!FMLP_FN(all_finite)(params, np)) {
+        memcpy(params, ws.snap, (size_t)np * sizeof(FMLP_T));
+        if (has_m) memcpy(m, ws.snap_m, (size_t)np * sizeof(FMLP_T));
+        if (has_v) memcpy(v, ws.snap_v, (size_t)np * sizeof(FMLP_T));
+        opt->step = step0;
+        if (status != FMLP_ERR_NONFINITE) ep->nonfinite_at = ep->pos;
+        return FMLP_ERR_NONFINITE;
+    }
+    return status;
 }
 
 /* ---- inference ------------------------------------------------------------------- */
@@ -466,7 +519,12 @@ int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *g
     const FMLP_T *X = (const FMLP_T *)d->X, *Yall = (const FMLP_T *)d->Y, *wall = (const FMLP_T *)d->w;
 
     const double sw_total = FMLP_FN(weight_sum)(wall, n);
-    if (!(sw_total > 0)) return FMLP_ERR_WEIGHT;
+    if (!(sw_total > 0)) {
+        /* No weight anywhere: loss 0 and gradient 0, as for a training batch. */
+        *loss_out = 0;
+        if (grad) memset(grad, 0, (size_t)fmlp_n_params(net) * sizeof(FMLP_T));
+        return FMLP_OK;
+    }
     double loss = 0;
     int first = 1;
     for (int64_t r0 = 0; r0 < n; r0 += chunk) {

@@ -47,9 +47,11 @@ cdef extern from "fastmlp.h" nogil:
     int FMLP_OUT_IDENTITY
     int FMLP_OUT_LOGISTIC
     int FMLP_OUT_SOFTMAX
+    int FMLP_OUT_EXP
     int FMLP_LOSS_XENT
     int FMLP_LOSS_BCE
     int FMLP_LOSS_SQUARED
+    int FMLP_LOSS_POISSON
     int FMLP_SOLVER_SGD
     int FMLP_SOLVER_ADAM
 
@@ -76,7 +78,6 @@ cdef extern from "fastmlp.h" nogil:
         double eps
         void *m
         void *v
-        int64_t adam_t
         int64_t step
         uint64_t dropout_key
 
@@ -96,6 +97,7 @@ cdef extern from "fastmlp.h" nogil:
         int64_t *perm
         int64_t pos
         double loss_sum
+        double penalty_sum
         int64_t nonfinite_at
 
     void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)

@@ -7,9 +7,10 @@ from cpython.exc cimport PyErr_CheckSignals
 
 ENGINE_CODES = {
     "act": {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4},
-    "out": {"identity": FMLP_OUT_IDENTITY, "logistic": FMLP_OUT_LOGISTIC, "softmax": FMLP_OUT_SOFTMAX},
+    "out": {"identity": FMLP_OUT_IDENTITY, "logistic": FMLP_OUT_LOGISTIC, "softmax": FMLP_OUT_SOFTMAX,
+            "exp": FMLP_OUT_EXP},
     "loss": {"cross_entropy": FMLP_LOSS_XENT, "binary_cross_entropy": FMLP_LOSS_BCE,
-             "squared_error": FMLP_LOSS_SQUARED},
+             "squared_error": FMLP_LOSS_SQUARED, "poisson": FMLP_LOSS_POISSON},
     "solver": {"sgd": FMLP_SOLVER_SGD, "adam": FMLP_SOLVER_ADAM},
 }
 MAX_LAYERS = FMLP_MAX_LAYERS
@@ -52,7 +53,6 @@ cdef class NetCore:
         self.opt.solver = FMLP_SOLVER_SGD
         self.opt.m = NULL
         self.opt.v = NULL
-        self.opt.adam_t = 0
         self.opt.step = 0
         self.opt.dropout_key = 0
         fmlp_rng_seed_state(&self.rng, 0)
@@ -78,11 +78,11 @@ cdef class NetCore:
             self.opt.lr = value
 
     property counters:
-        """(adam_t, step, dropout_key)"""
+        """(step, dropout_key)"""
         def __get__(self):
-            return (self.opt.adam_t, self.opt.step, self.opt.dropout_key)
+            return (self.opt.step, self.opt.dropout_key)
         def __set__(self, value):
-            self.opt.adam_t, self.opt.step, self.opt.dropout_key = value
+            self.opt.step, self.opt.dropout_key = value
 
     property rng_state:
         def __get__(self):
@@ -128,7 +128,7 @@ cdef class NetCore:
     def train_epoch(self, cnp.ndarray X, object labels, object Y, object w, int64_t batch_size,
                     bint shuffle, double alpha, double l1, cnp.ndarray perm, cnp.ndarray work,
                     double slice_seconds):
-        """One epoch. Returns (status, loss_sum, samples_done, nonfinite_at).
+        """One epoch. Returns (status, loss_sum, penalty_sum, nonfinite_at).
         Between time slices the GIL is taken to check for Ctrl-C; a pending
         KeyboardInterrupt propagates with the weights of the last full step."""
         cdef fmlp_data d
@@ -152,7 +152,7 @@ cdef class NetCore:
             if st != FMLP_INTERRUPTED:
                 break
             PyErr_CheckSignals()
-        return st, ep.loss_sum, ep.pos, ep.nonfinite_at
+        return st, ep.loss_sum, ep.penalty_sum, ep.nonfinite_at
 
     def forward(self, cnp.ndarray X, cnp.ndarray out, cnp.ndarray work):
         cdef const void *px = cnp.PyArray_DATA(X)
