@@ -59,7 +59,67 @@ Inference: ``forward(X, out=None)`` returns the output activations
 updating anything. ``loss_and_gradient(X, y, sample_weight=None, *, alpha=0.0,
 l1=0.0)`` returns (loss, flat gradient shaped like ``params``) over the whole
 of X as one batch (for L-BFGS and gradient checks).
+
+Additions made with the estimators (the reference engine implements them; the
+C engine must too):
+
+- ``output_activation='exp'`` with ``loss='poisson'`` (half Poisson deviance,
+  per row sum_k y log y - y z - y + exp(z); output delta exp(z) - y), for
+  MLPRegressor(loss='poisson').
+- ``loss()`` also takes ``l1=0.0``; ``loss`` and ``loss_and_gradient`` include
+  the penalty (0.5 * alpha * sum(W**2) + l1 * sum(|W|)) / sum(w), so the pair
+  is consistent, and they never apply dropout.
+- After ``train_epoch``, ``last_penalty`` holds the penalty part of the value
+  it returned (averaged the same way). The estimators need it to report
+  squared error as scikit-learn does (data term divided by n_outputs).
+- Dense 'cross_entropy' targets are probability rows (each sums to 1); the
+  output delta is A - Y.
+- A minibatch whose weights sum to 0 contributes loss 0 and gradient 0 (the
+  optimizer step still happens and counts).
+- A step is committed only if its loss and every updated parameter are
+  finite; otherwise ``NonFiniteLossError`` and the step leaves no trace.
+- ``get_state()`` keys: 'solver' ('' before set_optimizer), 'learning_rate',
+  'momentum', 'nesterov', 'beta_1', 'beta_2', 'epsilon', 'step',
+  'rng_state' (uint64 array of 4 xoshiro words), 'dropout_key' (int), and
+  the moments: 'velocity' (sgd) or 'adam_m', 'adam_v' (adam), each shaped
+  like ``params``. ``set_state`` restores all of them (it implies
+  set_optimizer). Scalars are computed in double and rounded to the engine
+  dtype once; losses are accumulated in double.
+- Dropout step index: the minibatch performing optimizer step s (0-based,
+  counted since set_optimizer) uses dropout_uniforms(key, s, h, rows*width)
+  for hidden layer h, row-major; the exact rules are in the comment block
+  above ``ReferenceEngine`` in fastmlp/reference.py.
+
+Which engine: :func:`make_engine` picks one. Tests, the demo and benchmarks
+can force one with the private context manager ``_engine_choice(name)`` or
+the environment variable ``FASTMLP_ENGINE`` ('reference', or 'c' once the C
+engine exists); the estimators never need to know which one they got.
 """
+import contextlib
+import contextvars
+import os
+
+ENGINE_NAMES = ("reference",)
+_ENGINE_CHOICE = contextvars.ContextVar("fastmlp_engine_choice", default=None)
+
+
+@contextlib.contextmanager
+def _engine_choice(name):
+    """Force the engine that make_engine returns inside the block (private)."""
+    if name not in ENGINE_NAMES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINE_NAMES)}, got {name!r}")
+    token = _ENGINE_CHOICE.set(name)
+    try:
+        yield
+    finally:
+        _ENGINE_CHOICE.reset(token)
+
+
+def _chosen_engine():
+    name = _ENGINE_CHOICE.get() or os.environ.get("FASTMLP_ENGINE") or None
+    if name is not None and name not in ENGINE_NAMES:
+        raise ValueError(f"FASTMLP_ENGINE must be one of {', '.join(ENGINE_NAMES)}, got {name!r}")
+    return name
 
 
 class NonFiniteLossError(ValueError):
@@ -68,6 +128,7 @@ class NonFiniteLossError(ValueError):
 
 def make_engine(layer_sizes, **kwargs):
     """Return the engine estimators train with (the C engine when built)."""
+    _chosen_engine()  # validates a forced choice; only the reference exists today
     from .reference import ReferenceEngine
 
     return ReferenceEngine(layer_sizes, **kwargs)
