@@ -111,7 +111,9 @@ def all_finite(a):
     # the sum overflowed, which the exact check below sorts out).
     if a.dtype.kind != "f" or a.size == 0:
         return True
-    return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 
 def as_features(X, *, dtype, who, name="X"):
@@ -203,8 +205,8 @@ def as_regression_targets(y, *, n_samples, dtype, who, allow_2d=True):
     if kind == "c":
         raise ValueError(f"Complex data not supported: y has dtype {a.dtype}")
     if kind in "USa" or (kind == "O" and any(isinstance(v, (str, bytes)) for v in a.ravel())):
-        raise ValueError(f"y holds strings; {who} is a regressor and needs numeric targets "
-                         f"(use a classifier for labels)")
+        raise ValueError(f"y holds strings, but {who} is fitting a regression here and needs "
+                         f"numeric targets (use a classifier, or a classification loss, for labels)")
     if kind not in "biuf":
         try:
             a = a.astype(np.float64)

@@ -197,7 +197,7 @@ def _label_indices(labels, classes):
     if not ok.all():
         unseen = np.unique(np.asarray(labels)[~ok].astype(str)) if idx_c is None else \
             np.unique(np.asarray(labels)[~ok])
-        raise ValueError(f"y has labels not in classes_ {list(classes)}: {list(unseen)[:10]}; "
+        raise ValueError(f"y has labels not in classes_ {classes.tolist()}: {unseen.tolist()[:10]}; "
                          f"pass every class in `classes` on the first partial_fit call, or "
                          f"refit with warm_start=False")
     return idx_c.astype(np.int64)
@@ -359,7 +359,7 @@ class _BaseMLP(BaseEstimator):
                           f"feature names", UserWarning, stacklevel=_user_stacklevel())
         elif fitted is not None and (len(names) != len(fitted) or np.any(names != fitted)):
             raise ValueError(f"The feature names should match those that were passed during "
-                             f"fit: fitted with {list(fitted)[:10]}, got {list(names)[:10]}")
+                             f"fit: fitted with {fitted.tolist()[:10]}, got {names.tolist()[:10]}")
         if Xc.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {Xc.shape[1]} features, but {who} is expecting "
                              f"{self.n_features_in_} features as input.")
@@ -403,8 +403,8 @@ class _BaseMLP(BaseEstimator):
         else:
             classes = np.unique(labels)
         if len(classes) < 2:
-            raise ValueError(f"y contains only one class ({classes[0]!r}); {who} needs samples "
-                             f"of at least 2 classes")
+            raise ValueError(f"y contains only one class ({classes.tolist()[0]!r}); {who} needs "
+                             f"samples of at least 2 classes")
         loss, output = c.loss, c.output
         if loss == "poisson":
             raise ValueError("loss='poisson' needs real-valued targets, but y holds class labels")
@@ -501,8 +501,8 @@ class _BaseMLP(BaseEstimator):
                 same = False
             if not same:
                 raise ValueError(f"warm_start can only be used where `y` has the same classes as "
-                                 f"in the previous call to fit. Previously got {list(classes)}, "
-                                 f"`y` has {list(present)}")
+                                 f"in the previous call to fit. Previously got {classes.tolist()}, "
+                                 f"`y` has {present.tolist()}")
         return self._encode_labels(labels, classes, spec, c.dtype)
 
     def _effective_weights(self, sw, idx, spec, c, incremental, classes):
@@ -578,7 +578,7 @@ class _BaseMLP(BaseEstimator):
     def _check_two_weighted_classes(self, idx, w, classes):
         present = np.unique(idx if w is None else idx[w > 0])
         if len(present) < 2:
-            raise ValueError(f"only one class ({classes[present[0]]!r}) has samples with non-zero "
+            raise ValueError(f"only one class ({classes.tolist()[present[0]]!r}) has samples with non-zero "
                              f"weight; {type(self).__name__} needs samples of at least 2 classes")
 
     def _check_validation_data(self, data, c, spec, classes, n_features):
@@ -1141,7 +1141,7 @@ class _ClassWeightMixin:
             for label, weight in cw.items():
                 if label not in listed:
                     raise ValueError(f"class_weight has the label {label!r}, which is not a "
-                                     f"class of y (classes: {listed})")
+                                     f"class of y (classes: {listed}); use labels from classes_")
                 per_class[listed.index(label)] = float(weight)
         w = per_class[idx]
         w = w if sw is None else w * sw

@@ -479,14 +479,17 @@ class ReferenceEngine:
             stop = min(start + batch_size, n)
             rows = order[start:stop] if order is not None else slice(start, stop)
             w = None if sample_weight is None else sample_weight[rows]
-            data, pen, grad = self._batch(X[rows], y[rows], w, alpha, l1, step=self._step)
-            batch_loss = data + pen
-            if not np.isfinite(batch_loss):
-                raise NonFiniteLossError(
-                    f"the training loss became {batch_loss} at optimizer step {self._step}; "
-                    f"the model keeps the weights of the last finite step. Lower the "
-                    f"learning rate (learning_rate_init), scale the inputs, or increase alpha.")
-            params, moments = self._step_update(grad)
+            # Overflow is reported once, as NonFiniteLossError, not as NumPy warnings.
+            with np.errstate(over="ignore", invalid="ignore"):
+                data, pen, grad = self._batch(X[rows], y[rows], w, alpha, l1, step=self._step)
+                batch_loss = data + pen
+                if not np.isfinite(batch_loss):
+                    raise NonFiniteLossError(
+                        f"the training loss became {batch_loss} at optimizer step {self._step}; "
+                        f"the model keeps the weights of the last finite step. Lower the "
+                        f"learning rate (learning_rate_init), scale the inputs, or increase "
+                        f"alpha.")
+                params, moments = self._step_update(grad)
             # Commit the whole step together so an interrupt leaves a consistent state.
             self.params[...] = params
             self._moments = moments
