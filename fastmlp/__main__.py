@@ -77,6 +77,17 @@ def _layer_sizes(text):
     return sizes
 
 
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32 - 1], got {text!r}") \
+            from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32 - 1], got {value}")
+    return value
+
+
 def _fraction(text):
     try:
         value = float(text)
@@ -113,7 +124,7 @@ def build_parser():
                       help="Adam learning rate (default 0.01)")
     demo.add_argument("--test-fraction", type=_fraction, default=0.2,
                       help="held-out fraction per class (default 0.2)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     demo.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     demo.add_argument("--no-reference", action="store_true",
                       help="skip timing the NumPy reference engine")
@@ -133,10 +144,11 @@ def _fit_timed(model, X, y):
     return time.perf_counter() - start
 
 
-def run_demo(args, out=sys.stdout):
+def run_demo(args, out=None):
     from ._engine import _engine_choice
     from .estimators import MLPClassifier
 
+    out = sys.stdout if out is None else out  # looked up now, so redirection is honoured
     X, y = _read_digits()
     train, test = _stratified_split(y, args.test_fraction, args.seed)
     params = dict(hidden_layer_sizes=args.hidden, solver="adam",

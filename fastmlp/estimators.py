@@ -508,8 +508,11 @@ class _BaseMLP(BaseEstimator):
     def _effective_weights(self, sw, idx, spec, c, incremental, classes):
         """Sample weights times class weights (None when both are absent)."""
         cw = c.class_weight
-        if cw is None or spec["task"] != "classification":
+        if cw is None:
             return sw
+        if spec["task"] != "classification":
+            raise ValueError("class_weight applies to classification, but this model is fitting "
+                             "a regression; pass sample_weight instead")
         if spec["kind"] == "multilabel":
             raise ValueError("class_weight is not supported for multilabel targets; pass "
                              "sample_weight instead")
@@ -563,6 +566,10 @@ class _BaseMLP(BaseEstimator):
         val = None
         if validation_data is not None:
             val = self._check_validation_data(validation_data, c, spec, the_classes, Xc.shape[1])
+        elif c.early_stopping and c.solver != "lbfgs" and \
+                (not incremental or self.__dict__.get("_validation") is None):
+            stratify = idx if spec["kind"] != "multilabel" else None
+            self._held_out_counts(n, stratify, c)  # raises now if the split cannot work
         w = None if w is None else w.astype(c.dtype)
         # -- from here on the model changes ---------------------------------------------
         if first:
@@ -724,6 +731,7 @@ class _BaseMLP(BaseEstimator):
 
     def _refresh_engine(self, c):
         """Keep the network; rebuild what hyperparameter changes require."""
+        self._sync_params()
         config = dict(self._engine_config, dropout=list(c.dropout), n_threads=c.n_threads)
         if config != self._engine_config:
             old = self._engine
@@ -732,8 +740,6 @@ class _BaseMLP(BaseEstimator):
             engine.set_state(old.get_state())
             self._engine, self._engine_config = engine, config
             self._bind_views()
-        else:
-            self._sync_params()
         signature = self._optimizer_signature(c)
         if signature is not None and signature != self._opt_config:
             # A changed solver or optimizer setting starts a fresh optimizer state.
@@ -751,36 +757,48 @@ class _BaseMLP(BaseEstimator):
             self._best_params = self._engine.params.copy()
 
     # ---- the stochastic loop -----------------------------------------------------------
+    @staticmethod
+    def _held_out_counts(n, idx, c):
+        """Rows to hold out per class (one entry without idx); ValueError if too few.
+
+        ceil(validation_fraction * n) rows in all, split in proportion to the class
+        counts: the integer parts first, then one more row to the classes with the
+        largest remainders, never taking a class's last training row.
+        """
+        n_val = int(math.ceil(c.validation_fraction * n))
+        if idx is None:
+            take = np.array([n_val])
+        else:
+            counts = np.bincount(idx)
+            exact = n_val * counts / n
+            take = np.minimum(np.floor(exact).astype(int), np.maximum(counts - 1, 0))
+            room = take < counts - 1
+            extra = min(n_val - int(take.sum()), int(room.sum()))
+            # largest remainder first; classes without a spare row last
+            order = np.argsort(-(exact - take) + 2.0 * ~room, kind="stable")
+            take[order[:extra]] += 1
+        if take.sum() < 2 or n - take.sum() < 1:
+            raise ValueError(f"The validation set is too small: validation_fraction="
+                             f"{c.validation_fraction} of {n} samples holds out {int(take.sum())} "
+                             f"(at least 2 are needed, and 1 left to train on). Increase "
+                             f"validation_fraction or the size of your dataset.")
+        return take
+
     def _split_validation(self, X, y, w, w_score, idx, c):
         """Hold out validation_fraction of the rows, stratified by class when single-label.
 
-        The split is drawn from RandomState(seed mod 2**32), seed being the
-        engine seed of this model, so a warm-started fit on the same data holds
-        out the same rows.
+        Which rows of each class are held out is drawn from RandomState(seed
+        mod 2**32), seed being this model's engine seed, so a warm-started fit on
+        the same data holds out the same rows.
         """
         n = X.shape[0]
-        n_val = int(math.ceil(c.validation_fraction * n))
-        if n_val < 2 or n - n_val < 1:
-            raise ValueError(f"The validation set is too small: validation_fraction="
-                             f"{c.validation_fraction} of {n} samples holds out {n_val} "
-                             f"(at least 2 are needed, and 1 left to train on). Increase "
-                             f"validation_fraction or the size of your dataset.")
+        take = self._held_out_counts(n, idx, c)
         rs = np.random.RandomState(self._seed % (2 ** 32))
-        if idx is not None:
-            classes, counts = np.unique(idx, return_counts=True)
-            exact = n_val * counts / n
-            take = np.minimum(np.floor(exact).astype(int), np.maximum(counts - 1, 0))
-            # Hand the remaining rows to the classes with the largest remainders.
-            order = np.lexsort((rs.permutation(len(classes)), -(exact - take)))
-            for k in order:
-                if take.sum() >= n_val:
-                    break
-                if take[k] < counts[k] - 1:
-                    take[k] += 1
-            val = np.concatenate([rs.permutation(np.flatnonzero(idx == cls))[:t]
-                                  for cls, t in zip(classes, take)])
+        if idx is None:
+            val = rs.permutation(n)[:take[0]]
         else:
-            val = rs.permutation(n)[:n_val]
+            val = np.concatenate([rs.permutation(np.flatnonzero(idx == k))[:t]
+                                  for k, t in enumerate(take)])
         mask = np.zeros(n, dtype=bool)
         mask[val] = True
 
@@ -788,9 +806,6 @@ class _BaseMLP(BaseEstimator):
             return None if a is None else np.ascontiguousarray(a[m])
         train = (part(X, ~mask), part(y, ~mask), part(w, ~mask), part(w_score, ~mask))
         held = (part(X, mask), part(y, mask), part(w, mask), part(w_score, mask))
-        if held[0].shape[0] < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' or "
-                             "the size of your dataset.")
         return train, held
 
     def _reported(self, value, penalty):

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 import warnings
 
 import numpy as np
@@ -521,6 +522,10 @@ def test_early_stopping_holds_out_a_stratified_fraction():
     np.testing.assert_array_equal(np.bincount(yv), [23, 11, 11, 5])
     assert np.all(np.abs(np.bincount(yv) - exact) < 1)
     assert not set(map(tuple, Xt)) & set(map(tuple, Xv))
+    # a class never gives up its last training row; the spare row goes where there is room
+    half = types.SimpleNamespace(validation_fraction=0.5)
+    np.testing.assert_array_equal(
+        MLPClassifier._held_out_counts(12, np.array([0, 1] + [2] * 10), half), [0, 0, 6])
     clf.fit(X, y)
     assert len(clf.validation_scores_) == clf.n_iter_ == 5
     with pytest.raises(ValueError, match="validation set is too small"):
@@ -546,6 +551,16 @@ def test_partial_fit_early_stopping():
     Xe, ye = blobs(40, seed=3)
     clf.partial_fit(X, y, validation_data=(Xe, ye))
     assert len(clf._validation[0]) == 40
+
+
+def test_impossible_split_is_refused_before_anything_changes():
+    X, y = blobs(10)
+    clf = MLPClassifier(early_stopping=True, validation_fraction=0.1, **SMALL)
+    with pytest.raises(ValueError, match="validation set is too small"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert not clf.__sklearn_is_fitted__()
+    with pytest.raises(ValueError, match="class_weight applies to classification"):
+        MLP(class_weight={0: 2.0}, **SMALL).fit(*regression())
 
 
 def test_validation_data_without_early_stopping_is_monitored():
