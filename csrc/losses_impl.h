@@ -200,12 +200,19 @@ static int FMLP_FN(k_squared_error)(double *loss, FMLP_T *G, const FMLP_T *P,
  * stream through once, and float32 keeps double accuracy. */
 static void FMLP_FN(k_colsum)(FMLP_T *out, const FMLP_T *A, int64_t M, int64_t N)
 {
-    enum { BLOCK = 256 };
+    enum { BLOCK = 1024 };
     double acc[BLOCK];
     for (int64_t j0 = 0; j0 < N; j0 += BLOCK) {
         int64_t nb = N - j0 < BLOCK ? N - j0 : BLOCK;
         for (int64_t j = 0; j < nb; j++) acc[j] = 0;
-        for (int64_t i = 0; i < M; i++) {
+        /* Four rows per pass over acc: a quarter of its loads and stores. */
+        int64_t i = 0;
+        for (; i + 4 <= M; i += 4) {
+            const FMLP_T *a0 = A + i * N + j0, *a1 = a0 + N, *a2 = a1 + N, *a3 = a2 + N;
+            for (int64_t j = 0; j < nb; j++)
+                acc[j] += ((double)a0[j] + (double)a1[j]) + ((double)a2[j] + (double)a3[j]);
+        }
+        for (; i < M; i++) {
             const FMLP_T *a = A + i * N + j0;
             for (int64_t j = 0; j < nb; j++) acc[j] += (double)a[j];
         }
