@@ -232,7 +232,7 @@ def test_all_isa_paths_agree_bitwise(dtype):
 
 # ---- property-based -------------------------------------------------------------
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data(), act=st.sampled_from(ACTS + ["softmax"]),
        dt=st.sampled_from([np.float32, np.float64]))
 def test_property_forward_backward_match_oracle(data, act, dt):

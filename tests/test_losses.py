@@ -252,7 +252,7 @@ def test_column_sum_float32_is_summed_in_double(isa):
 
 # ---- property-based ----------------------------------------------------------------
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data(), kind=st.sampled_from(LOSSES), dt=st.sampled_from([np.float32, np.float64]),
        weighted=st.booleans())
 def test_property_losses_match_oracle(data, kind, dt, weighted):
