@@ -97,9 +97,10 @@ static inline double FMLP_FN(row_sum)(const FMLP_T *X, int64_t N)
 {
     double acc[FMLP_LANES] = {0};
     int64_t j = 0;
-    for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+    for (; j + FMLP_LANES <= N; j += FMLP_LANES) {
         FMLP_LANE_LOOP
         for (int k = 0; k < FMLP_LANES; k++) acc[k] += (double)X[j + k];
+    }
     for (int k = 0; j < N; j++, k++) acc[k] += (double)X[j];
     return fmlp_lanes_sum(acc);
 }
@@ -116,9 +117,10 @@ static inline double FMLP_FN(row_exp_sum_only)(const FMLP_T *Z, FMLP_T m, int64_
         int64_t n = N - j0 < CHUNK ? N - j0 : CHUNK;
         for (int64_t j = 0; j < n; j++) buf[j] = FMLP_FN(vm_exp)(Z[j0 + j] - m);
         int64_t j = 0;
-        for (; j + FMLP_LANES <= n; j += FMLP_LANES)
+        for (; j + FMLP_LANES <= n; j += FMLP_LANES) {
             FMLP_LANE_LOOP
             for (int k = 0; k < FMLP_LANES; k++) acc[k] += (double)buf[j + k];
+        }
         for (int k = 0; j < n; j++, k++) acc[k] += (double)buf[j];
     }
     return fmlp_lanes_sum(acc);
@@ -130,10 +132,11 @@ static inline FMLP_T FMLP_FN(row_max)(const FMLP_T *Z, int64_t N)
     FMLP_T acc[FMLP_LANES];
     for (int k = 0; k < FMLP_LANES; k++) acc[k] = Z[0];
     int64_t j = 0;
-    for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+    for (; j + FMLP_LANES <= N; j += FMLP_LANES) {
         FMLP_LANE_LOOP
         for (int k = 0; k < FMLP_LANES; k++)
             acc[k] = FMLP_FN(vm_select)(Z[j + k] > acc[k], Z[j + k], acc[k]);
+    }
     for (int k = 0; j < N; j++, k++)
         acc[k] = FMLP_FN(vm_select)(Z[j] > acc[k], Z[j], acc[k]);
     FMLP_T m = acc[0];
@@ -190,10 +193,11 @@ static void FMLP_FN(k_softmax_backward)(FMLP_T *dZ, const FMLP_T *dY, const FMLP
         FMLP_T *dz = dZ + i * N;
         double acc[FMLP_LANES] = {0};
         int64_t j = 0;
-        for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+        for (; j + FMLP_LANES <= N; j += FMLP_LANES) {
             FMLP_LANE_LOOP
             for (int k = 0; k < FMLP_LANES; k++)
                 acc[k] += (double)dy[j + k] * (double)y[j + k];
+        }
         for (int k = 0; j < N; j++, k++)
             acc[k] += (double)dy[j] * (double)y[j];
         FMLP_T s = (FMLP_T)fmlp_lanes_sum(acc);

@@ -99,12 +99,13 @@ static int FMLP_FN(k_softmax_xent_probs)(double *loss, FMLP_T *G, const FMLP_T *
             FMLP_T m = FMLP_FN(row_max)(z, N);
             double at[FMLP_LANES] = {0}, atz[FMLP_LANES] = {0};
             int64_t j = 0;
-            for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+            for (; j + FMLP_LANES <= N; j += FMLP_LANES) {
                 FMLP_LANE_LOOP
                 for (int k = 0; k < FMLP_LANES; k++) {
                     at[k] += (double)t[j + k];
                     atz[k] += (double)(t[j + k] * (m - z[j + k]));
                 }
+            }
             for (int k = 0; j < N; j++, k++) {
                 at[k] += (double)t[j];
                 atz[k] += (double)(t[j] * (m - z[j]));
@@ -165,9 +166,10 @@ FMLP_FLAGGED double FMLP_FN(bce_row)(FMLP_T *g, const FMLP_T *z, const FMLP_T *t
         }
         if (want_loss) {
             int64_t j = 0;
-            for (; j + FMLP_LANES <= n; j += FMLP_LANES)
+            for (; j + FMLP_LANES <= n; j += FMLP_LANES) {
                 FMLP_LANE_LOOP
                 for (int k = 0; k < FMLP_LANES; k++) acc[k] += (double)buf[j + k];
+            }
             for (int k = 0; j < n; j++, k++) acc[k] += (double)buf[j];
         }
     }
@@ -214,12 +216,13 @@ static int FMLP_FN(k_squared_error)(double *loss, FMLP_T *G, const FMLP_T *P,
         if (loss) {
             double acc[FMLP_LANES] = {0};
             int64_t j = 0;
-            for (; j + FMLP_LANES <= n; j += FMLP_LANES)
+            for (; j + FMLP_LANES <= n; j += FMLP_LANES) {
                 FMLP_LANE_LOOP
                 for (int k = 0; k < FMLP_LANES; k++) {
                     FMLP_T d = p[j + k] - t[j + k];
                     acc[k] += (double)(d * d);
                 }
+            }
             for (int k = 0; j < n; j++, k++) {
                 FMLP_T d = p[j] - t[j];
                 acc[k] += (double)(d * d);
