@@ -91,38 +91,38 @@ static void FMLP_FN(k_act_backward)(FMLP_T *dZ, const FMLP_T *dY, const FMLP_T *
 
 /* ---- softmax ------------------------------------------------------------ */
 
-/* Y[N] = exp(Z - m) with Z's row max m; returns the sum in double. Y may be
- * Z. The sum runs over FMLP_LANES fixed partial sums so that gcc can
- * vectorize it without reassociating, and every ISA adds in the same order. */
-static inline double FMLP_FN(row_exp_sum)(FMLP_T *Y, const FMLP_T *Z, FMLP_T m, int64_t N)
+/* sum of X[N] in double over FMLP_LANES fixed partial sums: gcc vectorizes
+ * it without reassociating, and every ISA adds in the same order. */
+static inline double FMLP_FN(row_sum)(const FMLP_T *X, int64_t N)
 {
     double acc[FMLP_LANES] = {0};
     int64_t j = 0;
     for (; j + FMLP_LANES <= N; j += FMLP_LANES) {
-        for (int k = 0; k < FMLP_LANES; k++) {
-            FMLP_T e = FMLP_FN(vm_exp)(Z[j + k] - m);
-            Y[j + k] = e;
-            acc[k] += (double)e;
-        }
+        FMLP_LANE_LOOP
+        for (int k = 0; k < FMLP_LANES; k++) acc[k] += (double)X[j + k];
     }
-    for (int k = 0; j < N; j++, k++) {
-        FMLP_T e = FMLP_FN(vm_exp)(Z[j] - m);
-        Y[j] = e;
-        acc[k] += (double)e;
-    }
+    for (int k = 0; j < N; j++, k++) acc[k] += (double)X[j];
     return fmlp_lanes_sum(acc);
 }
 
-/* The same sum without storing the exponentials (loss without gradient). */
+/* sum_j exp(Z[j] - m) without an output row (loss without gradient),
+ * through a stack buffer; the chunks are multiples of FMLP_LANES so the
+ * additions happen in the same order as row_sum's over a stored row. */
 static inline double FMLP_FN(row_exp_sum_only)(const FMLP_T *Z, FMLP_T m, int64_t N)
 {
+    enum { CHUNK = 32 * FMLP_LANES };
+    FMLP_T buf[CHUNK];
     double acc[FMLP_LANES] = {0};
-    int64_t j = 0;
-    for (; j + FMLP_LANES <= N; j += FMLP_LANES)
-        for (int k = 0; k < FMLP_LANES; k++)
-            acc[k] += (double)FMLP_FN(vm_exp)(Z[j + k] - m);
-    for (int k = 0; j < N; j++, k++)
-        acc[k] += (double)FMLP_FN(vm_exp)(Z[j] - m);
+    for (int64_t j0 = 0; j0 < N; j0 += CHUNK) {
+        int64_t n = N - j0 < CHUNK ? N - j0 : CHUNK;
+        for (int64_t j = 0; j < n; j++) buf[j] = FMLP_FN(vm_exp)(Z[j0 + j] - m);
+        int64_t j = 0;
+        for (; j + FMLP_LANES <= n; j += FMLP_LANES) {
+            FMLP_LANE_LOOP
+            for (int k = 0; k < FMLP_LANES; k++) acc[k] += (double)buf[j + k];
+        }
+        for (int k = 0; j < n; j++, k++) acc[k] += (double)buf[j];
+    }
     return fmlp_lanes_sum(acc);
 }
 
@@ -132,9 +132,11 @@ static inline FMLP_T FMLP_FN(row_max)(const FMLP_T *Z, int64_t N)
     FMLP_T acc[FMLP_LANES];
     for (int k = 0; k < FMLP_LANES; k++) acc[k] = Z[0];
     int64_t j = 0;
-    for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+    for (; j + FMLP_LANES <= N; j += FMLP_LANES) {
+        FMLP_LANE_LOOP
         for (int k = 0; k < FMLP_LANES; k++)
             acc[k] = FMLP_FN(vm_select)(Z[j + k] > acc[k], Z[j + k], acc[k]);
+    }
     for (int k = 0; j < N; j++, k++)
         acc[k] = FMLP_FN(vm_select)(Z[j] > acc[k], Z[j], acc[k]);
     FMLP_T m = acc[0];
@@ -142,16 +144,44 @@ static inline FMLP_T FMLP_FN(row_max)(const FMLP_T *Z, int64_t N)
     return m;
 }
 
+/* Rows per block of the softmax kernels: the block (at most 2048 elements,
+ * in L1) is exponentiated as one flat run, so narrow rows (N = 10 output
+ * layers) do not pay a scalar loop tail per row inside the expensive exp. */
+#define FMLP_SOFTMAX_ROWS 64
+static inline int64_t FMLP_FN(softmax_block_rows)(int64_t N)
+{
+    int64_t r = 2048 / (N > 0 ? N : 1);
+    return r < 1 ? 1 : (r > FMLP_SOFTMAX_ROWS ? FMLP_SOFTMAX_ROWS : r);
+}
+
+/* Y = Z - m_i for a row, m_i its max (returned); Y may be Z. */
+static inline FMLP_T FMLP_FN(row_shift)(FMLP_T *Y, const FMLP_T *Z, int64_t N)
+{
+    FMLP_T m = FMLP_FN(row_max)(Z, N);
+    for (int64_t j = 0; j < N; j++) Y[j] = Z[j] - m;
+    return m;
+}
+
+/* Y[n] = exp(Y[n]) in place: the flat run over a block of shifted rows. */
+static inline void FMLP_FN(exp_inplace)(FMLP_T *Y, int64_t n)
+{
+    for (int64_t j = 0; j < n; j++) Y[j] = FMLP_FN(vm_exp)(Y[j]);
+}
+
 static void FMLP_FN(k_softmax_forward)(FMLP_T *Y, const FMLP_T *Z, int64_t M, int64_t N)
 {
     if (N <= 0) return;
-    for (int64_t i = 0; i < M; i++) {
-        const FMLP_T *z = Z + i * N;
-        FMLP_T *y = Y + i * N;
-        FMLP_T m = FMLP_FN(row_max)(z, N);
-        /* s >= 1: the max contributes exp(0) = 1, so the division is safe. */
-        FMLP_T inv = (FMLP_T)(1.0 / FMLP_FN(row_exp_sum)(y, z, m, N));
-        for (int64_t j = 0; j < N; j++) y[j] *= inv;
+    int64_t R = FMLP_FN(softmax_block_rows)(N);
+    for (int64_t i0 = 0; i0 < M; i0 += R) {
+        int64_t r = M - i0 < R ? M - i0 : R;
+        for (int64_t i = i0; i < i0 + r; i++) FMLP_FN(row_shift)(Y + i * N, Z + i * N, N);
+        FMLP_FN(exp_inplace)(Y + i0 * N, r * N);
+        for (int64_t i = i0; i < i0 + r; i++) {
+            FMLP_T *y = Y + i * N;
+            /* s >= 1: the max contributes exp(0) = 1, so the division is safe. */
+            FMLP_T inv = (FMLP_T)(1.0 / FMLP_FN(row_sum)(y, N));
+            for (int64_t j = 0; j < N; j++) y[j] *= inv;
+        }
     }
 }
 
@@ -163,9 +193,11 @@ static void FMLP_FN(k_softmax_backward)(FMLP_T *dZ, const FMLP_T *dY, const FMLP
         FMLP_T *dz = dZ + i * N;
         double acc[FMLP_LANES] = {0};
         int64_t j = 0;
-        for (; j + FMLP_LANES <= N; j += FMLP_LANES)
+        for (; j + FMLP_LANES <= N; j += FMLP_LANES) {
+            FMLP_LANE_LOOP
             for (int k = 0; k < FMLP_LANES; k++)
                 acc[k] += (double)dy[j + k] * (double)y[j + k];
+        }
         for (int k = 0; j < N; j++, k++)
             acc[k] += (double)dy[j] * (double)y[j];
         FMLP_T s = (FMLP_T)fmlp_lanes_sum(acc);

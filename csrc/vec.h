@@ -13,6 +13,25 @@
  * ISA build adds in the same order and gives bit-identical results. */
 #define FMLP_LANES 8
 
+/* Put before the inner loop over the FMLP_LANES partial sums: kept as a
+ * loop, gcc vectorizes it across the lanes; fully unrolled first, its
+ * accumulators become scalars and the reduction stays scalar. */
+#if defined(__GNUC__) && !defined(__clang__)
+#  define FMLP_LANE_LOOP _Pragma("GCC unroll 1")
+#elif defined(__clang__)
+#  define FMLP_LANE_LOOP _Pragma("clang loop unroll(disable)")
+#else
+#  define FMLP_LANE_LOOP
+#endif
+
+/* For helpers whose int flags must be compile-time constants at each call
+ * (each combination then gets its own branch-free, vectorized loop). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define FMLP_FLAGGED static inline __attribute__((always_inline))
+#else
+#  define FMLP_FLAGGED static inline
+#endif
+
 static inline double fmlp_lanes_sum(const double acc[FMLP_LANES])
 {
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));

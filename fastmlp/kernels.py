@@ -128,8 +128,8 @@ def _targets(name, targets, logits, logits_name, *, lo=None, hi=None):
     if not np.all(np.isfinite(targets)):
         raise ValueError(f"{name} must be finite; it contains NaN or inf")
     if lo is not None and targets.size and (targets.min() < lo or (hi is not None and targets.max() > hi)):
-        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be in {rng}, got values in "
+        rng = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise ValueError(f"{name} must be {rng}, got values in "
                          f"[{targets.min()}, {targets.max()}]")
     return targets
 

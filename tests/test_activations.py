@@ -232,7 +232,7 @@ def test_all_isa_paths_agree_bitwise(dtype):
 
 # ---- property-based -------------------------------------------------------------
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data(), act=st.sampled_from(ACTS + ["softmax"]),
        dt=st.sampled_from([np.float32, np.float64]))
 def test_property_forward_backward_match_oracle(data, act, dt):
@@ -309,3 +309,23 @@ def test_backward_and_softmax_validation_errors():
         kernels.softmax_backward(np.zeros((2, 2)), y)
     with pytest.raises(ValueError, match="out shares memory with y"):
         kernels.softmax_backward(np.zeros((2, 3)), y, out=y)
+
+
+def test_core_rechecks_shapes_and_dtypes():
+    # The Cython layer refuses what would make C read or write out of bounds.
+    from fastmlp import _core
+    z = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="shapes differ"):
+        _core.softmax_forward(np.zeros((3, 5)), z)
+    with pytest.raises(ValueError, match="dtypes differ"):
+        _core.bias_act_forward(np.zeros((3, 4), np.float32), z, None, 0, 0.0)
+    with pytest.raises(ValueError, match="bias must have N entries"):
+        _core.bias_act_forward(np.zeros((3, 4)), z, np.zeros(3), 0, 0.0)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        _core.act_backward(np.zeros((3, 4)), np.zeros((4, 3)).T, z, 3, 0.0)
+    with pytest.raises(ValueError, match="one label per row"):
+        _core.softmax_xent_labels(None, z, np.zeros(2, np.int64), None)
+    with pytest.raises(ValueError, match="sizes differ"):
+        _core.sgd_update(np.zeros(4), np.zeros(5), 0.1, 0.0, 0.0)
+    with pytest.raises(ValueError, match="t must be >= 1"):
+        _core.adam_update(*(np.zeros(4) for _ in range(4)), 0.1, 0.9, 0.999, 1e-8, 0, 0.0, 0.0)

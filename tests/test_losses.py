@@ -252,7 +252,7 @@ def test_column_sum_float32_is_summed_in_double(isa):
 
 # ---- property-based ----------------------------------------------------------------
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data(), kind=st.sampled_from(LOSSES), dt=st.sampled_from([np.float32, np.float64]),
        weighted=st.booleans())
 def test_property_losses_match_oracle(data, kind, dt, weighted):
@@ -337,3 +337,25 @@ def test_column_sum_validation_errors():
         kernels.column_sum(a, out=np.zeros(4, np.float32))
     with pytest.raises(ValueError, match="out shares memory with a"):
         kernels.column_sum(a, out=a[0])
+
+
+def test_all_isa_paths_agree_bitwise(dtype):
+    # One template, no contraction: every ISA path gives the same bits.
+    import fastmlp
+    rng = np.random.default_rng(149)
+    z = make(rng, (37, 11), dtype)
+    inputs = {k: make_targets(rng, k, z.shape, dtype) for k in LOSSES}
+    w = rng.uniform(0.1, 2, size=37).astype(dtype)
+    before = fastmlp.get_isa()
+    results = []
+    try:
+        for isa in fastmlp.available_isas():
+            fastmlp.set_isa(isa)
+            results.append([fast(k, z, inputs[k], w) for k in LOSSES] + [kernels.column_sum(z)])
+    finally:
+        fastmlp.set_isa(before)
+    for other in results[1:]:
+        for a, b in zip(results[0][:-1], other[:-1]):
+            assert a[0] == b[0]
+            np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(results[0][-1], other[-1])
