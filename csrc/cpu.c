@@ -52,6 +52,7 @@ int fmlp_isa_supported(int isa)
 static void select_all(int isa)
 {
     fmlp_gemm_select(isa);
+    fmlp_vec_select(isa);
     g_active = isa;
 }
 

@@ -63,6 +63,85 @@ int fmlp_best_isa(void);
 /* "generic", "avx2", "avx512"; "unknown" for anything else. */
 const char *fmlp_isa_name(int isa);
 
+
+/* ---- threads -------------------------------------------------------------
+ * Kernels split large work over a persistent pool (csrc/pool.c). The
+ * process-wide default is every online CPU; 0 restores that. */
+void fmlp_set_default_threads(int n);
+int fmlp_get_default_threads(void);
+int fmlp_cpu_count(void);
+/* Threads for kernel calls made by this thread from now on (0: the default);
+ * returns the previous value. The engine sets it from a model's n_threads. */
+int fmlp_set_thread_budget(int n);
+
+/* ---- the engine: a network, its optimizer, one epoch ---------------------
+ * All memory is the caller's; the structs only point at it. */
+typedef enum { FMLP_OUT_IDENTITY = 0, FMLP_OUT_LOGISTIC = 1, FMLP_OUT_SOFTMAX = 2, FMLP_OUT_EXP = 3 } fmlp_out;
+/* POISSON: half Poisson deviance with the exp output, per row
+ * sum_k y log y - y z - y + exp(z); delta exp(z) - y. */
+typedef enum { FMLP_LOSS_XENT = 0, FMLP_LOSS_BCE = 1, FMLP_LOSS_SQUARED = 2, FMLP_LOSS_POISSON = 3 } fmlp_loss;
+typedef enum { FMLP_SOLVER_SGD = 0, FMLP_SOLVER_ADAM = 1 } fmlp_solver;
+
+/* The most weight layers a network may have (hidden layers + 1). */
+#define FMLP_MAX_LAYERS 256
+
+/* xoshiro256** state (csrc/rng.h has the algorithms). */
+typedef struct { uint64_t s[4]; } fmlp_rng;
+
+/* L dense layers. params is one flat array: W_0 .. W_{L-1}, each stored
+ * [sizes[l+1], sizes[l]] (fan_out, fan_in), then b_0 .. b_{L-1}. */
+typedef struct {
+    int64_t n_layers;         /* L >= 1 */
+    const int64_t *sizes;     /* L + 1 widths, sizes[0] = n_features */
+    int hidden_act;           /* fmlp_act for layers 0 .. L-2 */
+    double slope;             /* leaky_relu slope */
+    int out_act;              /* fmlp_out */
+    int loss;                 /* fmlp_loss */
+    void *params;             /* float or double, per the _f32/_f64 call */
+    const double *dropout;    /* L-1 rates in [0, 1), or NULL */
+} fmlp_net;
+
+/* Optimizer settings and state; m and v have the length of params. */
+typedef struct {
+    int solver;               /* fmlp_solver */
+    double lr, momentum;      /* sgd: momentum 0 is plain SGD */
+    int nesterov;
+    double beta1, beta2, eps; /* adam */
+    void *m;                  /* sgd velocity / adam first moment */
+    void *v;                  /* adam second moment */
+    int64_t step;             /* steps taken since set; Adam's t is step + 1 */
+    uint64_t dropout_key;
+} fmlp_optim;
+
+/* Training data, rows selected by index. X has unit column stride and row
+ * stride ldx. Targets are labels (cross-entropy from classes) or Y
+ * [n, n_outputs] contiguous; w (per-sample weights) may be NULL. */
+typedef struct {
+    const void *X;
+    int64_t ldx, n;
+    const int64_t *labels;
+    const void *Y;
+    const void *w;
+} fmlp_data;
+
+/* One epoch in progress; C advances pos and loss_sum between slices. */
+typedef struct {
+    int64_t batch_size;
+    int shuffle;
+    double alpha, l1;         /* L2 (scikit-learn's alpha) and L1 strengths */
+    int64_t *perm;            /* n entries: the epoch's sample order */
+    int64_t pos;              /* samples done */
+    double loss_sum;          /* sum over done batches of batch loss * rows */
+    double penalty_sum;       /* the penalty part of loss_sum */
+    int64_t nonfinite_at;     /* first sample of the batch that diverged */
+} fmlp_epoch;
+
+/* Start an epoch: pos = loss_sum = 0 and, when shuffling, perm = a fresh
+ * permutation of 0..n-1 drawn from rng (else the identity). */
+void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n);
+void fmlp_rng_seed_state(fmlp_rng *rng, uint64_t seed);
+uint64_t fmlp_rng_next_u64(fmlp_rng *rng);
+
 /* ---- typed kernels ------------------------------------------------------
  * One template, expanded for float (suffix _f32) and double (suffix _f64). */
 #define FMLP_T float

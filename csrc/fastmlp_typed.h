@@ -64,11 +64,14 @@ void FMLP_FN(fmlp_softmax_backward)(FMLP_T *dZ, const FMLP_T *dY, const FMLP_T *
                                     int64_t M, int64_t N);
 
 /* ==== losses (fused with the output activation) ===========================
- * Each returns FMLP_OK, FMLP_ERR_LABEL or FMLP_ERR_WEIGHT (sum w <= 0).
+ * Each returns FMLP_OK, FMLP_ERR_LABEL or FMLP_ERR_WEIGHT (sum w <= 0, which
+ * includes M == 0 without weights, or a weight that is negative or not
+ * finite). Labels and weights are checked before anything is written, so on
+ * an error *loss and G are left untouched.
  * *loss is the weighted mean over samples of the per-sample loss, summed in
  * double: OVERWRITTEN (loss may be NULL to skip it). G is the gradient of
  * *loss with respect to the logits (or predictions): OVERWRITTEN (G may be
- * NULL to skip it; G may alias Z). On an error both are unspecified. */
+ * NULL to skip it; G may alias Z, but not Yt or w). */
 
 /* Softmax + cross-entropy from integer labels in [0, N):
  * loss = sum_i w_i (logsumexp(Z_i) - Z_i[y_i]) / sum w
@@ -102,12 +105,14 @@ int FMLP_FN(fmlp_squared_error)(double *loss, FMLP_T *G, const FMLP_T *P,
 
 /* ==== reductions ========================================================== */
 
-/* out[N] = sum over the M rows of A[M,N] (the bias gradient). OVERWRITES out. */
+/* out[N] = sum over the M rows of A[M,N] (the bias gradient), accumulated in
+ * double for both dtypes. OVERWRITES out; out must not alias A. */
 void FMLP_FN(fmlp_colsum)(FMLP_T *out, const FMLP_T *A, int64_t M, int64_t N);
 
 /* ==== optimizer updates (in place over flat parameter vectors) ============
  * g = G + l2 * W + l1 * sign(W) is the regularised gradient (sign(0) = 0).
- * W (and the optimizer state) are UPDATED in place; G is read only. */
+ * W (and the optimizer state) are UPDATED in place; G is read only. W, G and
+ * each state vector are distinct, non-overlapping arrays of n elements. */
 
 /* W -= lr * g */
 void FMLP_FN(fmlp_sgd_update)(FMLP_T *W, const FMLP_T *G, int64_t n,
@@ -119,10 +124,47 @@ void FMLP_FN(fmlp_momentum_update)(FMLP_T *W, FMLP_T *V, const FMLP_T *G, int64_
                                    FMLP_T lr, FMLP_T momentum, int nesterov,
                                    FMLP_T l2, FMLP_T l1);
 
-/* Adam with bias correction folded into the step size (scikit-learn's form);
- * t >= 1 is the number of this step:
+/* Adam with bias correction folded into the step size (scikit-learn's form,
+ * the step size computed in double); t >= 1 is the number of this step:
  * Mm = b1 Mm + (1-b1) g;  Vm = b2 Vm + (1-b2) g^2;
  * W -= lr * sqrt(1 - b2^t) / (1 - b1^t) * Mm / (sqrt(Vm) + eps). */
 void FMLP_FN(fmlp_adam_update)(FMLP_T *W, FMLP_T *Mm, FMLP_T *Vm, const FMLP_T *G,
                                int64_t n, FMLP_T lr, FMLP_T beta1, FMLP_T beta2,
                                FMLP_T eps, int64_t t, FMLP_T l2, FMLP_T l1);
+
+/* ==== the engine ========================================================== */
+
+/* Bytes of scratch fmlp_train_slice needs for minibatches of up to batch rows. */
+size_t FMLP_FN(fmlp_train_work_size)(const fmlp_net *net, int64_t batch);
+
+/* Run minibatch steps of the epoch ep from ep->pos until the epoch ends
+ * (FMLP_OK) or max_seconds of work have passed (FMLP_INTERRUPTED: call again
+ * to continue). Per step: gather rows, forward, loss, backward, update. A
+ * batch whose weights sum to 0 steps with a zero gradient.
+ * UPDATES net->params, opt (state, step counter), ep (pos, loss sums).
+ * FMLP_ERR_NONFINITE: a batch loss, or the weights after a step, were not
+ * finite. params and opt then hold the last finite state: the previous step's
+ * when the loss diverged with finite weights, otherwise the state at the
+ * start of this slice (at most max_seconds of training earlier).
+ * ep->nonfinite_at says which batch diverged. */
+int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_data *data,
+                              fmlp_epoch *ep, void *work, size_t work_size,
+                              double max_seconds);
+
+/* Bytes of scratch fmlp_net_forward needs to work in chunks of rows rows. */
+size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows);
+
+/* out[n, n_outputs] = the network's output activations (softmax or logistic
+ * probabilities, or identity) for X [n, sizes[0]] (row stride ldx). Works in
+ * chunks of as many rows as work holds. OVERWRITES out. FMLP_ERR_ARG when
+ * work holds less than one row. */
+int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
+                              int64_t n, void *work, size_t work_size);
+
+/* Loss over all n rows as one batch, and its gradient in params' layout:
+ * loss = weighted mean data loss + (0.5 alpha sum W^2 + l1 sum |W|) / sum w.
+ * grad may be NULL. OVERWRITES *loss and grad. Works in chunks of rows that
+ * fit the work (sized by fmlp_train_work_size). No dropout. */
+int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss, FMLP_T *grad,
+                                const fmlp_data *data, double alpha, double l1,
+                                void *work, size_t work_size, int64_t chunk);

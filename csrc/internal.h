@@ -11,6 +11,16 @@
  * it when cpu.c selects an ISA. Only ISAs that fmlp_isa_supported() accepts
  * are ever passed. */
 void fmlp_gemm_select(int isa);
+/* elementwise kernels (activations, softmax, losses, colsum, optimizers) */
+void fmlp_vec_select(int isa);
+
+/* Run fn(ctx, t) for every t in [0, n_tasks) on up to n_threads threads, the
+ * caller included; returns when all are done. Tasks must write disjoint
+ * outputs. Serial when n_threads <= 1 or the pool is busy (no nesting). */
+typedef void (*fmlp_task_fn)(void *ctx, int64_t task);
+void fmlp_parallel_for(int n_threads, int64_t n_tasks, fmlp_task_fn fn, void *ctx);
+/* The thread count a kernel called now should use (budget, default, cores). */
+int fmlp_threads_for_call(void);
 
 #if defined(__GNUC__) || defined(__clang__)
 #  define FMLP_LIKELY(x) __builtin_expect(!!(x), 1)

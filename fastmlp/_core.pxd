@@ -1,6 +1,6 @@
 # _core.pxd - Cython's view of csrc/fastmlp.h: the C contract, declared for
 # both dtypes. It declares only; wrappers live in _core.pyx.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "fastmlp.h" nogil:
     int FMLP_OK
@@ -41,3 +41,134 @@ cdef extern from "fastmlp.h" nogil:
     void fmlp_gemm_ref_f64(double *C, int64_t ldc, const double *A, int64_t lda,
                            const double *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
                            int trans_a, int trans_b, double alpha, double beta)
+
+    # ---- the engine ----
+    int FMLP_MAX_LAYERS
+    int FMLP_OUT_IDENTITY
+    int FMLP_OUT_LOGISTIC
+    int FMLP_OUT_SOFTMAX
+    int FMLP_OUT_EXP
+    int FMLP_LOSS_XENT
+    int FMLP_LOSS_BCE
+    int FMLP_LOSS_SQUARED
+    int FMLP_LOSS_POISSON
+    int FMLP_SOLVER_SGD
+    int FMLP_SOLVER_ADAM
+
+    ctypedef struct fmlp_rng:
+        uint64_t s[4]
+
+    ctypedef struct fmlp_net:
+        int64_t n_layers
+        const int64_t *sizes
+        int hidden_act
+        double slope
+        int out_act
+        int loss
+        void *params
+        const double *dropout
+
+    ctypedef struct fmlp_optim:
+        int solver
+        double lr
+        double momentum
+        int nesterov
+        double beta1
+        double beta2
+        double eps
+        void *m
+        void *v
+        int64_t step
+        uint64_t dropout_key
+
+    ctypedef struct fmlp_data:
+        const void *X
+        int64_t ldx
+        int64_t n
+        const int64_t *labels
+        const void *Y
+        const void *w
+
+    ctypedef struct fmlp_epoch:
+        int64_t batch_size
+        int shuffle
+        double alpha
+        double l1
+        int64_t *perm
+        int64_t pos
+        double loss_sum
+        double penalty_sum
+        int64_t nonfinite_at
+
+    void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)
+    void fmlp_rng_seed_state(fmlp_rng *rng, uint64_t seed)
+    uint64_t fmlp_rng_next_u64(fmlp_rng *rng)
+
+    size_t fmlp_train_work_size_f32(const fmlp_net *net, int64_t batch)
+    size_t fmlp_train_work_size_f64(const fmlp_net *net, int64_t batch)
+    int fmlp_train_slice_f32(const fmlp_net *net, fmlp_optim *opt, const fmlp_data *data,
+                             fmlp_epoch *ep, void *work, size_t work_size, double max_seconds)
+    int fmlp_train_slice_f64(const fmlp_net *net, fmlp_optim *opt, const fmlp_data *data,
+                             fmlp_epoch *ep, void *work, size_t work_size, double max_seconds)
+    size_t fmlp_forward_work_size_f32(const fmlp_net *net, int64_t rows)
+    size_t fmlp_forward_work_size_f64(const fmlp_net *net, int64_t rows)
+    int fmlp_net_forward_f32(const fmlp_net *net, float *out, const float *X, int64_t ldx,
+                             int64_t n, void *work, size_t work_size)
+    int fmlp_net_forward_f64(const fmlp_net *net, double *out, const double *X, int64_t ldx,
+                             int64_t n, void *work, size_t work_size)
+    int fmlp_net_loss_grad_f32(const fmlp_net *net, double *loss, float *grad, const fmlp_data *data,
+                               double alpha, double l1, void *work, size_t work_size, int64_t chunk)
+    int fmlp_net_loss_grad_f64(const fmlp_net *net, double *loss, double *grad, const fmlp_data *data,
+                               double alpha, double l1, void *work, size_t work_size, int64_t chunk)
+    # ---- elementwise kernels: activations, softmax, losses, colsum, optimizers
+    int FMLP_ACT_IDENTITY
+    int FMLP_ACT_SIGMOID
+    int FMLP_ACT_TANH
+    int FMLP_ACT_RELU
+    int FMLP_ACT_LEAKY_RELU
+
+    void fmlp_bias_act_forward_f32(float *Y, const float *Z, const float *bias,
+                                   int64_t M, int64_t N, int act, float slope)
+    void fmlp_bias_act_forward_f64(double *Y, const double *Z, const double *bias,
+                                   int64_t M, int64_t N, int act, double slope)
+    void fmlp_act_backward_f32(float *dZ, const float *dY, const float *Y,
+                               int64_t M, int64_t N, int act, float slope)
+    void fmlp_act_backward_f64(double *dZ, const double *dY, const double *Y,
+                               int64_t M, int64_t N, int act, double slope)
+    void fmlp_softmax_forward_f32(float *Y, const float *Z, int64_t M, int64_t N)
+    void fmlp_softmax_forward_f64(double *Y, const double *Z, int64_t M, int64_t N)
+    void fmlp_softmax_backward_f32(float *dZ, const float *dY, const float *Y, int64_t M, int64_t N)
+    void fmlp_softmax_backward_f64(double *dZ, const double *dY, const double *Y, int64_t M, int64_t N)
+
+    int fmlp_softmax_xent_labels_f32(double *loss, float *G, const float *Z, const int64_t *labels,
+                                     const float *w, int64_t M, int64_t N)
+    int fmlp_softmax_xent_labels_f64(double *loss, double *G, const double *Z, const int64_t *labels,
+                                     const double *w, int64_t M, int64_t N)
+    int fmlp_softmax_xent_probs_f32(double *loss, float *G, const float *Z, const float *Yt,
+                                    const float *w, int64_t M, int64_t N)
+    int fmlp_softmax_xent_probs_f64(double *loss, double *G, const double *Z, const double *Yt,
+                                    const double *w, int64_t M, int64_t N)
+    int fmlp_sigmoid_bce_f32(double *loss, float *G, const float *Z, const float *Yt,
+                             const float *w, int64_t M, int64_t N)
+    int fmlp_sigmoid_bce_f64(double *loss, double *G, const double *Z, const double *Yt,
+                             const double *w, int64_t M, int64_t N)
+    int fmlp_squared_error_f32(double *loss, float *G, const float *P, const float *Yt,
+                               const float *w, int64_t M, int64_t N)
+    int fmlp_squared_error_f64(double *loss, double *G, const double *P, const double *Yt,
+                               const double *w, int64_t M, int64_t N)
+
+    void fmlp_colsum_f32(float *out, const float *A, int64_t M, int64_t N)
+    void fmlp_colsum_f64(double *out, const double *A, int64_t M, int64_t N)
+
+    void fmlp_sgd_update_f32(float *W, const float *G, int64_t n, float lr, float l2, float l1)
+    void fmlp_sgd_update_f64(double *W, const double *G, int64_t n, double lr, double l2, double l1)
+    void fmlp_momentum_update_f32(float *W, float *V, const float *G, int64_t n, float lr,
+                                  float momentum, int nesterov, float l2, float l1)
+    void fmlp_momentum_update_f64(double *W, double *V, const double *G, int64_t n, double lr,
+                                  double momentum, int nesterov, double l2, double l1)
+    void fmlp_adam_update_f32(float *W, float *Mm, float *Vm, const float *G, int64_t n,
+                              float lr, float beta1, float beta2, float eps, int64_t t,
+                              float l2, float l1)
+    void fmlp_adam_update_f64(double *W, double *Mm, double *Vm, const double *G, int64_t n,
+                              double lr, double beta1, double beta2, double eps, int64_t t,
+                              double l2, double l1)

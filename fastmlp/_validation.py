@@ -68,3 +68,230 @@ def real_scalar(name, value):
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
+
+
+# ---- estimator inputs -------------------------------------------------------------
+# The estimators convert what users pass (lists, pandas-like frames, any numeric
+# dtype) once, here; the engine below them never converts.
+
+def _is_sparse(x):
+    # Detected without importing SciPy: scipy.sparse matrices and arrays carry
+    # a 'format' string and a toarray() method.
+    return isinstance(getattr(x, "format", None), str) and hasattr(x, "toarray") and \
+        type(x).__module__.startswith("scipy.sparse")
+
+
+def feature_names_of(X):
+    """Column names of a pandas-like frame as an object array, else None.
+
+    Only frames whose column names are all strings have feature names (as in
+    scikit-learn); a mix of string and non-string names is refused.
+    """
+    if isinstance(X, np.ndarray) or not hasattr(X, "columns") or not hasattr(X, "__array__"):
+        return None
+    names = list(X.columns)
+    kinds = {isinstance(n, str) for n in names}
+    if kinds == {True}:
+        return np.asarray(names, dtype=object)
+    if kinds == {True, False}:
+        raise TypeError("X has both string and non-string column names; feature names are "
+                        "only supported when every column name is a string: convert them "
+                        "with X.columns = X.columns.astype(str)")
+    return None
+
+
+def _non_finite_message(name, a):
+    if np.isnan(a).any():
+        return f"Input {name} contains NaN."
+    return f"Input {name} contains infinity or a value too large for dtype('{a.dtype}')."
+
+
+def all_finite(a):
+    # The sum is one fast pass; it is only non-finite if some element is (or
+    # the sum overflowed, which the exact check below sorts out).
+    if a.dtype.kind != "f" or a.size == 0:
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
+
+
+def as_features(X, *, dtype, who, name="X"):
+    """X as a 2-D C-contiguous array of ``dtype`` (no copy when it already is one).
+
+    Integers and floats are converted; object arrays holding numbers are
+    converted; bool, complex, strings, other objects, sparse matrices, NaN and
+    infinity are refused with the reason and the fix.
+    """
+    if X is None:
+        raise ValueError(f"{who} needs {name}, an array of shape (n_samples, n_features); got None")
+    if _is_sparse(X):
+        raise TypeError(f"{name} is a scipy sparse matrix, and sparse input is not supported: "
+                        f"{who} needs a dense array; pass {name}.toarray() if it fits in memory")
+    a = np.asarray(X)
+    kind = a.dtype.kind
+    if kind == "b":
+        raise TypeError(f"{name} has dtype bool; {who} needs numeric features. If 0/1 features "
+                        f"are meant, pass {name}.astype(np.float32)")
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {a.dtype}; pass the real "
+                         f"part ({name}.real) or split real and imaginary parts into features")
+    if kind in "USa":
+        raise TypeError(f"{name} holds strings (dtype {a.dtype}); {who} needs numeric features: "
+                        f"encode them as numbers first")
+    if kind == "O":
+        if any(isinstance(v, (str, bytes)) for v in a.ravel()):
+            raise TypeError(f"{name} has dtype object and holds strings; {who} needs numeric "
+                            f"features: encode them as numbers first")
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} has dtype object and holds values that are not numbers "
+                            f"({exc}); pass a numeric array") from None
+    elif kind not in "iuf":
+        raise TypeError(f"{name} has dtype {a.dtype}; {who} needs numeric features "
+                        f"(integers or floats)")
+    if a.ndim != 2:
+        if a.ndim == 0:
+            raise ValueError(f"Expected a 2D array for {name}, got a scalar ({a!r}); pass an "
+                             f"array of shape (n_samples, n_features)")
+        if a.ndim == 1:
+            raise ValueError(f"Expected a 2D array for {name}, got a 1D array of shape {a.shape}. "
+                             f"Reshape your data either using {name}.reshape(-1, 1) if it has a "
+                             f"single feature or {name}.reshape(1, -1) if it is a single sample.")
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got a {a.ndim}-D array "
+                         f"of shape {a.shape}; flatten each sample, e.g. "
+                         f"{name}.reshape(len({name}), -1)")
+    if a.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={a.shape}) while a minimum of 1 "
+                         f"is required by {who}; {name} is empty")
+    if a.shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={a.shape}) while a minimum of 1 "
+                         f"is required by {who}")
+    if a.dtype != dtype or not a.flags.c_contiguous:
+        with np.errstate(over="ignore"):  # overflow becomes inf, reported just below
+            a = np.ascontiguousarray(a, dtype=dtype)
+    if not all_finite(a):
+        raise ValueError(_non_finite_message(name, a) + f" {who} needs finite values: remove or "
+                         f"impute them first" + (" (values beyond float32's range need "
+                                                 "dtype='float64')" if dtype == np.float32 else ""))
+    return a
+
+
+def check_n_samples(who, n_x, n_other, other="y"):
+    if n_x != n_other:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: X has "
+                         f"{n_x} rows but {other} has {n_other}; pass one {other} entry per row")
+
+
+def column_or_1d(y, name, warning_cls):
+    """A (n, 1) column becomes (n,), with the same warning scikit-learn gives."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        import warnings
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                      "the shape of y to (n_samples, ), for example using ravel().",
+                      warning_cls, stacklevel=4)
+        return y.ravel()
+    return y
+
+
+def as_regression_targets(y, *, n_samples, dtype, who, allow_2d=True):
+    """Float targets of shape (n,) or (n, n_outputs) in ``dtype``."""
+    if y is None:
+        raise ValueError(f"{who} requires y to be passed, but the target y is None")
+    a = np.asarray(y)
+    kind = a.dtype.kind
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: y has dtype {a.dtype}")
+    if kind in "USa" or (kind == "O" and any(isinstance(v, (str, bytes)) for v in a.ravel())):
+        raise ValueError(f"y holds strings, but {who} is fitting a regression here and needs "
+                         f"numeric targets (use a classifier, or a classification loss, for labels)")
+    if kind not in "biuf":
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"y must be numeric for {who}, got dtype {a.dtype} ({exc})") from None
+    if a.ndim == 0 or a.ndim > 2 or (a.ndim == 2 and not allow_2d):
+        raise ValueError(f"y should be a 1d array of shape (n_samples,)"
+                         f"{' or a 2-D array (n_samples, n_outputs)' if allow_2d else ''}, "
+                         f"got shape {a.shape}")
+    check_n_samples(who, n_samples, a.shape[0])
+    if a.ndim == 2 and a.shape[1] == 0:
+        raise ValueError("y has 0 columns; pass at least one target per sample")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if not all_finite(a):
+        raise ValueError(_non_finite_message("y", a) + f" {who} needs finite targets")
+    return a
+
+
+def as_sample_weight(sample_weight, n_samples, *, dtype=np.float64):
+    """Non-negative finite weights, one per sample, not all zero (a new array)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, (bool, np.bool_)):
+        sw = np.full(n_samples, float(sample_weight))
+    else:
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind not in "biuf":
+            try:
+                sw = sw.astype(np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"sample_weight must hold numbers, got dtype {sw.dtype}") from None
+        if sw.ndim != 1:
+            raise ValueError(f"sample_weight must be 1-D with one weight per sample "
+                             f"(shape ({n_samples},)), got shape {sw.shape}")
+        if sw.shape[0] != n_samples:
+            raise ValueError(f"sample_weight has {sw.shape[0]} weights but X has {n_samples} "
+                             f"rows; pass one weight per sample (shape ({n_samples},))")
+        sw = np.array(sw, dtype=np.float64)
+    if not np.isfinite(sw).all():
+        raise ValueError("sample_weight contains NaN or infinity; weights must be finite")
+    if (sw < 0).any():
+        raise ValueError("sample_weight contains negative values; weights must be >= 0")
+    if not (sw > 0).any():
+        raise ValueError("Sample weights must contain at least one non-zero number: every "
+                         "sample_weight is zero, so there is nothing to fit")
+    return sw.astype(dtype, copy=False)
+
+
+# ---- hyperparameters ---------------------------------------------------------------
+
+def check_option(name, value, options):
+    if not isinstance(value, str) or value not in options:
+        raise (ValueError if isinstance(value, str) else TypeError)(
+            f"{name} must be one of {', '.join(repr(o) for o in options)}; got {value!r}")
+    return value
+
+
+def check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_int(name, value, low, high=None):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {rng}, got {value}")
+    return value
+
+
+def check_real(name, value, low=None, high=None, *, low_open=False, high_open=False,
+               allow_inf=False):
+    """A finite real number in the interval (or +inf where ``allow_inf``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    lo = "(-inf" if low is None else ("(" if low_open else "[") + repr(low)
+    hi = "inf)" if high is None else repr(high) + (")" if high_open else "]")
+    ok = not np.isnan(value)
+    ok = ok and (low is None or (value > low if low_open else value >= low))
+    ok = ok and (high is None or (value < high if high_open else value <= high))
+    ok = ok and (np.isfinite(value) or (allow_inf and value > 0))
+    if not ok:
+        raise ValueError(f"{name} must be in {lo}, {hi}, got {value!r}")
+    return value

@@ -1,0 +1,565 @@
+/* network_impl.h - dtype template of the engine: the layer stack's forward,
+ * loss, backward and update, a whole epoch in time slices, chunked inference,
+ * and full-batch loss + gradient. Expanded by network.c via instantiate.h.
+ * It never allocates: every buffer is carved from the caller's workspace,
+ * sized once per fit for the largest batch, so the step loop allocates nothing. */
+
+/* ---- workspace layout ------------------------------------------------------ */
+
+typedef struct {
+    FMLP_T *xb;            /* [B, n_in] gathered input rows (unused when rows are contiguous) */
+    FMLP_T *yb;            /* [B, n_out] gathered dense targets */
+    int64_t *lb;           /* [B] gathered labels */
+    FMLP_T *wb;            /* [B] gathered sample weights */
+    FMLP_T *act[FMLP_MAX_LAYERS + 1];  /* act[l], l = 1..L: [B, sizes[l]] layer outputs */
+    FMLP_T *drop[FMLP_MAX_LAYERS + 1]; /* after dropout (hidden layers with a rate > 0) */
+    FMLP_T *mask[FMLP_MAX_LAYERS + 1]; /* 0 or 1/(1-rate) */
+    FMLP_T *g0, *g1;       /* [B, max width] deltas, ping-pong */
+    FMLP_T *grad;          /* [n_params] */
+    FMLP_T *snap;          /* [n_params] finite weights to fall back to */
+    FMLP_T *snap_m, *snap_v; /* [n_params] the optimizer moments that go with them */
+    void *gemm_work;
+    size_t gemm_work_size;
+} FMLP_FN(train_ws);
+
+/* Scratch the three GEMMs of a step need at batch B (forward, dX, dW). */
+static size_t FMLP_FN(step_gemm_work)(const fmlp_net *net, int64_t B)
+{
+    size_t need = 0;
+    for (int64_t l = 0; l < net->n_layers; l++) {
+        const int64_t in = net->sizes[l], out = net->sizes[l + 1];
+        size_t s;
+        s = FMLP_FN(fmlp_gemm_work_size)(B, out, in, 0, 1);
+        if (s > need) need = s;
+        s = FMLP_FN(fmlp_gemm_work_size)(B, in, out, 0, 0);
+        if (s > need) need = s;
+        s = FMLP_FN(fmlp_gemm_work_size)(out, in, B, 1, 0);
+        if (s > need) need = s;
+    }
+    return need;
+}
+
+/* Carve the workspace; with base == NULL only measure it. Returns bytes. */
+static size_t FMLP_FN(carve_train)(const fmlp_net *net, int64_t B, void *base, FMLP_FN(train_ws) *ws)
+{
+    const int64_t L = net->n_layers;
+    if (L < 1 || L > FMLP_MAX_LAYERS) return 0;
+    const int64_t n_in = net->sizes[0], n_out = net->sizes[L];
+    int64_t maxw = 1;
+    for (int64_t l = 1; l <= L; l++)
+        if (net->sizes[l] > maxw) maxw = net->sizes[l];
+    const int64_t np = fmlp_n_params(net);
+    fmlp_carver c = {(char *)base, 0};
+    FMLP_FN(train_ws) dummy;
+    if (!ws) ws = &dummy;
+    ws->xb = (FMLP_T *)fmlp_carve(&c, (size_t)(B * n_in) * sizeof(FMLP_T));
+    ws->yb = (FMLP_T *)fmlp_carve(&c, (size_t)(B * n_out) * sizeof(FMLP_T));
+    ws->lb = (int64_t *)fmlp_carve(&c, (size_t)B * sizeof(int64_t));
+    ws->wb = (FMLP_T *)fmlp_carve(&c, (size_t)B * sizeof(FMLP_T));
+    ws->act[0] = ws->drop[0] = ws->mask[0] = NULL;
+    for (int64_t l = 1; l <= L; l++) {
+        const size_t bytes = (size_t)(B * net->sizes[l]) * sizeof(FMLP_T);
+        ws->act[l] = (FMLP_T *)fmlp_carve(&c, bytes);
+        const int dropped = l < L && net->dropout && net->dropout[l - 1] > 0;
+        ws->drop[l] = dropped ? (FMLP_T *)fmlp_carve(&c, bytes) : NULL;
+        ws->mask[l] = dropped ? (FMLP_T *)fmlp_carve(&c, bytes) : NULL;
+    }
+    ws->g0 = (FMLP_T *)fmlp_carve(&c, (size_t)(B * maxw) * sizeof(FMLP_T));
+    ws->g1 = (FMLP_T *)fmlp_carve(&c, (size_t)(B * maxw) * sizeof(FMLP_T));
+    ws->grad = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
+    ws->snap = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
+    ws->snap_m = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
+    ws->snap_v = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
+    ws->gemm_work_size = FMLP_FN(step_gemm_work)(net, B);
+    ws->gemm_work = fmlp_carve(&c, ws->gemm_work_size);
+    return c.used;
+}
+
+size_t FMLP_FN(fmlp_train_work_size)(const fmlp_net *net, int64_t batch)
+{
+    return FMLP_FN(carve_train)(net, batch < 1 ? 1 : batch, NULL, NULL);
+}
+
+/* ---- pieces of a step -------------------------------------------------------- */
+
+static inline FMLP_T *FMLP_FN(weights)(const fmlp_net *net, int64_t l)
+{
+    return (FMLP_T *)net->params + fmlp_weight_offset(net, l);
+}
+
+static inline FMLP_T *FMLP_FN(biases)(const fmlp_net *net, int64_t l)
+{
+    return (FMLP_T *)net->params + fmlp_bias_offset(net, l);
+}
+
+static double FMLP_FN(sum_squares)(const FMLP_T *x, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+static double FMLP_FN(sum_abs)(const FMLP_T *x, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += fabs((double)x[i]);
+    return s;
+}
+
+static int FMLP_FN(all_finite)(const FMLP_T *x, int64_t n)
+{
+    /* x - x is 0 for finite x and NaN otherwise; summing keeps this one pass. */
+    FMLP_T acc = 0;
+    for (int64_t i = 0; i < n; i++) acc += x[i] - x[i];
+    return acc == 0;
+}
+
+/* Forward through every layer for B rows starting at input `in` (row stride
+ * ldin). Training applies dropout; inference does not. The last layer's
+ * pre-activation (logits) is left in act[L]. */
+static void FMLP_FN(forward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_T *in,
+                                    int64_t ldin, int64_t B, int training, const fmlp_optim *opt)
+{
+    const int64_t L = net->n_layers;
+    const FMLP_T *x = in;
+    int64_t ldx = ldin;
+    for (int64_t l = 0; l < L; l++) {
+        const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
+        FMLP_T *z = ws->act[l + 1];
+        FMLP_FN(fmlp_gemm)(z, fout, x, ldx, FMLP_FN(weights)(net, l), fin, B, fout, fin, 0, 1,
+                           (FMLP_T)1, (FMLP_T)0, ws->gemm_work, ws->gemm_work_size);
+        if (l < L - 1) {
+            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), B, fout, net->hidden_act,
+                                           (FMLP_T)net->slope);
+            if (training && ws->drop[l + 1]) {
+                const double rate = net->dropout[l];
+                const FMLP_T keep_scale = (FMLP_T)(1.0 / (1.0 - rate));
+                FMLP_T *d = ws->drop[l + 1], *m = ws->mask[l + 1];
+                for (int64_t e = 0; e < B * fout; e++) {
+                    const double u = fmlp_dropout_uniform(opt->dropout_key, opt->step, l, e);
+                    m[e] = u >= rate ? keep_scale : (FMLP_T)0;
+                    d[e] = z[e] * m[e];
+                }
+                x = d;
+            } else {
+                x = z;
+            }
+        } else {
+            /* Output layer: bias only; the loss applies the output activation. */
+            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), B, fout, FMLP_ACT_IDENTITY,
+                                           (FMLP_T)0);
+        }
+        ldx = fout;
+    }
+}
+
+/* Apply the output activation in place on the logits. */
+static void FMLP_FN(output_activation)(const fmlp_net *net, FMLP_T *z, int64_t B)
+{
+    const int64_t n_out = net->sizes[net->n_layers];
+    if (net->out_act == FMLP_OUT_SOFTMAX)
+        FMLP_FN(fmlp_softmax_forward)(z, z, B, n_out);
+    else if (net->out_act == FMLP_OUT_LOGISTIC)
+        FMLP_FN(fmlp_bias_act_forward)(z, z, NULL, B, n_out, FMLP_ACT_SIGMOID, (FMLP_T)0);
+    else if (net->out_act == FMLP_OUT_EXP)
+        for (int64_t e = 0; e < B * n_out; e++) z[e] = (FMLP_T)exp((double)z[e]);
+}
+
+/* Half Poisson deviance with the exp output (scikit-learn's 'poisson'):
+ * loss = sum_i w_i sum_k (y log y - y z - y + exp z) / sum w, G = (exp z - y) w_i / sum w.
+ * Rare enough that it needs no vector kernel. */
+static int FMLP_FN(poisson_loss)(double *loss, FMLP_T *G, const FMLP_T *Z, const FMLP_T *Y,
+                                 const FMLP_T *w, int64_t B, int64_t n_out)
+{
+    double sw = 0, total = 0;
+    for (int64_t i = 0; i < B; i++) sw += w ? (double)w[i] : 1.0;
+    if (!(sw > 0)) return FMLP_ERR_WEIGHT;
+    for (int64_t i = 0; i < B; i++) {
+        const double wi = w ? (double)w[i] : 1.0;
+        double row = 0;
+        for (int64_t k = 0; k < n_out; k++) {
+            const double y = (double)Y[i * n_out + k], z = (double)Z[i * n_out + k];
+            const double ez = exp(z);
+            row += (y > 0 ? y * log(y) : 0.0) - y * z - y + ez;
+            if (G) G[i * n_out + k] = (FMLP_T)((ez - y) * wi / sw);
+        }
+        total += wi * row;
+    }
+    if (loss) *loss = total / sw;
+    return FMLP_OK;
+}
+
+/* Data loss of the batch (weighted mean) and, when G is not NULL, its
+ * gradient with respect to the logits in G [B, n_out]. The logits in
+ * act[L] are turned into output activations when the loss needs them. */
+static int FMLP_FN(loss_and_delta)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const int64_t *labels,
+                                   const FMLP_T *Y, const FMLP_T *w, int64_t B, double *loss, FMLP_T *G)
+{
+    const int64_t n_out = net->sizes[net->n_layers];
+    FMLP_T *z = ws->act[net->n_layers];
+    switch (net->loss) {
+    case FMLP_LOSS_XENT:
+        if (labels)
+            return FMLP_FN(fmlp_softmax_xent_labels)(loss, G, z, labels, w, B, n_out);
+        return FMLP_FN(fmlp_softmax_xent_probs)(loss, G, z, Y, w, B, n_out);
+    case FMLP_LOSS_BCE:
+        return FMLP_FN(fmlp_sigmoid_bce)(loss, G, z, Y, w, B, n_out);
+    case FMLP_LOSS_POISSON:
+        return FMLP_FN(poisson_loss)(loss, G, z, Y, w, B, n_out);
+    case FMLP_LOSS_SQUARED: {
+        FMLP_FN(output_activation)(net, z, B);
+        int st = FMLP_FN(fmlp_squared_error)(loss, G, z, Y, w, B, n_out);
+        if (st != FMLP_OK || !G) return st;
+        if (net->out_act == FMLP_OUT_SOFTMAX)
+            FMLP_FN(fmlp_softmax_backward)(G, G, z, B, n_out);
+        else if (net->out_act == FMLP_OUT_LOGISTIC)
+            FMLP_FN(fmlp_act_backward)(G, G, z, B, n_out, FMLP_ACT_SIGMOID, (FMLP_T)0);
+        return FMLP_OK;
+    }
+    default:
+        return FMLP_ERR_ARG;
+    }
+}
+
+/* Backward from G (the delta at the logits) through every layer. Parameter
+ * gradients are written to grad (OVERWRITTEN for this batch, beta_grad == 0)
+ * or added to it (beta_grad == 1, used by chunked full-batch gradients);
+ * scale multiplies this batch's contribution. */
+static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_T *in,
+                                     int64_t ldin, int64_t B, int training, FMLP_T *grad,
+                                     FMLP_T scale, FMLP_T beta_grad)
+{
+    const int64_t L = net->n_layers;
+    FMLP_T *G = ws->g0, *Gnext = ws->g1;
+    for (int64_t l = L - 1; l >= 0; l--) {
+        const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
+        const FMLP_T *x;
+        int64_t ldx;
+        if (l == 0) {
+            x = in;
+            ldx = ldin;
+        } else {
+            x = (training && ws->drop[l]) ? ws->drop[l] : ws->act[l];
+            ldx = fin;
+        }
+        /* dW_l [fout, fin] = G^T @ x */
+        FMLP_FN(fmlp_gemm)(grad + fmlp_weight_offset(net, l), fin, G, fout, x, ldx, fout, fin, B, 1, 0,
+                           scale, beta_grad, ws->gemm_work, ws->gemm_work_size);
+        FMLP_T *db = grad + fmlp_bias_offset(net, l);
+        if (beta_grad == 0 && scale == 1) {
+            FMLP_FN(fmlp_colsum)(db, G, B, fout);
+        } else {
+            /* Chunked accumulation: colsum into the spare delta buffer first. */
+            FMLP_T *tmp = Gnext;
+            FMLP_FN(fmlp_colsum)(tmp, G, B, fout);
+            for (int64_t j = 0; j < fout; j++) db[j] = beta_grad * db[j] + scale * tmp[j];
+        }
+        if (l > 0) {
+            /* dX [B, fin] = G @ W_l, then through dropout and the activation. */
+            FMLP_FN(fmlp_gemm)(Gnext, fin, G, fout, FMLP_FN(weights)(net, l), fin, B, fin, fout, 0, 0,
+                               (FMLP_T)1, (FMLP_T)0, ws->gemm_work, ws->gemm_work_size);
+            if (training && ws->mask[l]) {
+                const FMLP_T *m = ws->mask[l];
+                for (int64_t e = 0; e < B * fin; e++) Gnext[e] *= m[e];
+            }
+            FMLP_FN(fmlp_act_backward)(Gnext, Gnext, ws->act[l], B, fin, net->hidden_act,
+                                       (FMLP_T)net->slope);
+            FMLP_T *t = G;
+            G = Gnext;
+            Gnext = t;
+        }
+    }
+}
+
+/* Regularisation added to a batch's loss: (0.5 alpha sum W^2 + l1 sum|W|) / sw. */
+static double FMLP_FN(penalty)(const fmlp_net *net, double alpha, double l1, double sw)
+{
+    const int64_t nw = fmlp_n_weights(net);
+    double p = 0;
+    if (alpha != 0) p += 0.5 * alpha * FMLP_FN(sum_squares)((const FMLP_T *)net->params, nw);
+    if (l1 != 0) p += l1 * FMLP_FN(sum_abs)((const FMLP_T *)net->params, nw);
+    return p / sw;
+}
+
+static void FMLP_FN(update)(const fmlp_net *net, fmlp_optim *opt, const FMLP_T *grad, double alpha,
+                            double l1, double sw)
+{
+    FMLP_T *p = (FMLP_T *)net->params;
+    FMLP_T *m = (FMLP_T *)opt->m, *v = (FMLP_T *)opt->v;
+    const int64_t nw = fmlp_n_weights(net), np = fmlp_n_params(net);
+    /* Weights carry the penalties; biases (the tail of params) do not. A
+     * batch without weight (sw == 0) has a zero gradient, penalties included. */
+    const FMLP_T l2w = sw > 0 ? (FMLP_T)(alpha / sw) : (FMLP_T)0;
+    const FMLP_T l1w = sw > 0 ? (FMLP_T)(l1 / sw) : (FMLP_T)0;
+    const FMLP_T lr = (FMLP_T)opt->lr;
+    if (opt->solver == FMLP_SOLVER_ADAM) {
+        const int64_t t = opt->step + 1;
+        const FMLP_T b1 = (FMLP_T)opt->beta1, b2 = (FMLP_T)opt->beta2, eps = (FMLP_T)opt->eps;
+        FMLP_FN(fmlp_adam_update)(p, m, v, grad, nw, lr, b1, b2, eps, t, l2w, l1w);
+        FMLP_FN(fmlp_adam_update)(p + nw, m + nw, v + nw, grad + nw, np - nw, lr, b1, b2, eps, t, 0, 0);
+    } else if (opt->momentum > 0) {
+        const FMLP_T mu = (FMLP_T)opt->momentum;
+        FMLP_FN(fmlp_momentum_update)(p, m, grad, nw, lr, mu, opt->nesterov, l2w, l1w);
+        FMLP_FN(fmlp_momentum_update)(p + nw, m + nw, grad + nw, np - nw, lr, mu, opt->nesterov, 0, 0);
+    } else {
+        FMLP_FN(fmlp_sgd_update)(p, grad, nw, lr, l2w, l1w);
+        FMLP_FN(fmlp_sgd_update)(p + nw, grad + nw, np - nw, lr, 0, 0);
+    }
+    opt->step++;
+}
+
+/* Gather batch rows [b0, b0 + B) of the epoch order into the workspace.
+ * Returns the input pointer and row stride to use: X itself when the rows
+ * are contiguous in X (no shuffle), so no copy is made. */
+static const FMLP_T *FMLP_FN(gather)(const fmlp_net *net, const fmlp_data *d, const fmlp_epoch *ep,
+                                     FMLP_FN(train_ws) *ws, int64_t b0, int64_t B, int64_t *ldin,
+                                     const int64_t **labels, const FMLP_T **Y, const FMLP_T **w)
+{
+    const int64_t n_in = net->sizes[0], n_out = net->sizes[net->n_layers];
+    const FMLP_T *X = (const FMLP_T *)d->X;
+    const int64_t *idx = ep->perm + b0;
+    const int contiguous = !ep->shuffle;
+    const FMLP_T *in;
+    if (contiguous) {
+        in = X + idx[0] * d->ldx;
+        *ldin = d->ldx;
+    } else {
+        for (int64_t i = 0; i < B; i++)
+            memcpy(ws->xb + i * n_in, X + idx[i] * d->ldx, (size_t)n_in * sizeof(FMLP_T));
+        in = ws->xb;
+        *ldin = n_in;
+    }
+    *labels = NULL;
+    *Y = NULL;
+    *w = NULL;
+    if (d->labels) {
+        if (contiguous) {
+            *labels = d->labels + idx[0];
+        } else {
+            for (int64_t i = 0; i < B; i++) ws->lb[i] = d->labels[idx[i]];
+            *labels = ws->lb;
+        }
+    } else {
+        const FMLP_T *Yall = (const FMLP_T *)d->Y;
+        if (contiguous) {
+            *Y = Yall + idx[0] * n_out;
+        } else {
+            for (int64_t i = 0; i < B; i++)
+                memcpy(ws->yb + i * n_out, Yall + idx[i] * n_out, (size_t)n_out * sizeof(FMLP_T));
+            *Y = ws->yb;
+        }
+    }
+    if (d->w) {
+        const FMLP_T *wall = (const FMLP_T *)d->w;
+        if (contiguous) {
+            *w = wall + idx[0];
+        } else {
+            for (int64_t i = 0; i < B; i++) ws->wb[i] = wall[idx[i]];
+            *w = ws->wb;
+        }
+    }
+    return in;
+}
+
+static double FMLP_FN(weight_sum)(const FMLP_T *w, int64_t B)
+{
+    if (!w) return (double)B;
+    double s = 0;
+    for (int64_t i = 0; i < B; i++) s += (double)w[i];
+    return s;
+}
+
+/* ---- one epoch, in time slices ------------------------------------------------ */
+
+int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_data *d,
+                              fmlp_epoch *ep, void *work, size_t work_size, double max_seconds)
+{
+    const int64_t n = d->n;
+    const int64_t Bmax = ep->batch_size < n ? ep->batch_size : n;
+    if (Bmax < 1 || net->n_layers < 1 || net->n_layers > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
+    if (work_size < FMLP_FN(fmlp_train_work_size)(net, Bmax)) return FMLP_ERR_ARG;
+    FMLP_FN(train_ws) ws;
+    FMLP_FN(carve_train)(net, Bmax, work, &ws);
+    const int64_t np = fmlp_n_params(net);
+    FMLP_T *params = (FMLP_T *)net->params;
+
+    /* The state to fall back to if this slice ends with non-finite weights. */
+    FMLP_T *m = (FMLP_T *)opt->m, *v = (FMLP_T *)opt->v;
+    const int has_m = opt->solver == FMLP_SOLVER_ADAM || opt->momentum > 0;
+    const int has_v = opt->solver == FMLP_SOLVER_ADAM;
+    const int64_t step0 = opt->step;
+    memcpy(ws.snap, params, (size_t)np * sizeof(FMLP_T));
+    if (has_m) memcpy(ws.snap_m, m, (size_t)np * sizeof(FMLP_T));
+    if (has_v) memcpy(ws.snap_v, v, (size_t)np * sizeof(FMLP_T));
+    const double t0 = fmlp_seconds();
+    int status = FMLP_OK;
+
+    while (ep->pos < n) {
+        const int64_t b0 = ep->pos;
+        const int64_t B = (n - b0) < Bmax ? (n - b0) : Bmax;
+        int64_t ldin;
+        const int64_t *labels;
+        const FMLP_T *Y, *w;
+        const FMLP_T *in = FMLP_FN(gather)(net, d, ep, &ws, b0, B, &ldin, &labels, &Y, &w);
+        const double sw = FMLP_FN(weight_sum)(w, B);
+        double loss = 0, pen = 0;
+        if (sw > 0) {
+            FMLP_FN(forward_layers)(net, &ws, in, ldin, B, 1, opt);
+            int st = FMLP_FN(loss_and_delta)(net, &ws, labels, Y, w, B, &loss, ws.g0);
+            if (st != FMLP_OK) return st;
+            pen = FMLP_FN(penalty)(net, ep->alpha, ep->l1, sw);
+            loss += pen;
+            if (!isfinite(loss)) {
+                ep->nonfinite_at = b0;
+                status = FMLP_ERR_NONFINITE;
+                break;
+            }
+            FMLP_FN(backward_layers)(net, &ws, in, ldin, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);
+        } else {
+            /* No weight, no information: the step happens with a zero gradient. */
+            memset(ws.grad, 0, (size_t)np * sizeof(FMLP_T));
+        }
+        FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw);
+        ep->loss_sum += loss * (double)B;
+        ep->penalty_sum += pen * (double)B;
+        ep->pos += B;
+        if (ep->pos < n && fmlp_seconds() - t0 >= max_seconds) {
+            status = FMLP_INTERRUPTED;
+            break;
+        }
+    }
+    /* One check per slice catches a step that overflowed the weights without
+     * (yet) making a loss non-finite; the slice then leaves no trace. */
+    if (!FMLP_FN(all_finite)(params, np)) {
+        memcpy(params, ws.snap, (size_t)np * sizeof(FMLP_T));
+        if (has_m) memcpy(m, ws.snap_m, (size_t)np * sizeof(FMLP_T));
+        if (has_v) memcpy(v, ws.snap_v, (size_t)np * sizeof(FMLP_T));
+        opt->step = step0;
+        if (status != FMLP_ERR_NONFINITE) ep->nonfinite_at = ep->pos;
+        return FMLP_ERR_NONFINITE;
+    }
+    return status;
+}
+
+/* ---- inference ------------------------------------------------------------------- */
+
+size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
+{
+    if (rows < 1) rows = 1;
+    int64_t maxw = 1;
+    for (int64_t l = 1; l < net->n_layers; l++)
+        if (net->sizes[l] > maxw) maxw = net->sizes[l];
+    size_t gw = 0;
+    for (int64_t l = 0; l < net->n_layers; l++) {
+        size_t s = FMLP_FN(fmlp_gemm_work_size)(rows, net->sizes[l + 1], net->sizes[l], 0, 1);
+        if (s > gw) gw = s;
+    }
+    fmlp_carver c = {NULL, 0};
+    fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
+    fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
+    fmlp_carve(&c, gw);
+    return c.used;
+}
+
+int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
+                              int64_t n, void *work, size_t work_size)
+{
+    const int64_t L = net->n_layers, n_out = net->sizes[L];
+    if (L < 1 || L > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
+    /* The largest chunk (up to 256 rows, keeping buffers in cache) that fits. */
+    int64_t rows = n < 256 ? (n < 1 ? 1 : n) : 256;
+    while (rows > 1 && FMLP_FN(fmlp_forward_work_size)(net, rows) > work_size) rows /= 2;
+    if (FMLP_FN(fmlp_forward_work_size)(net, rows) > work_size) return FMLP_ERR_ARG;
+    int64_t maxw = 1;
+    for (int64_t l = 1; l < L; l++)
+        if (net->sizes[l] > maxw) maxw = net->sizes[l];
+    size_t gw = 0;
+    for (int64_t l = 0; l < L; l++) {
+        size_t s = FMLP_FN(fmlp_gemm_work_size)(rows, net->sizes[l + 1], net->sizes[l], 0, 1);
+        if (s > gw) gw = s;
+    }
+    fmlp_carver c = {(char *)work, 0};
+    FMLP_T *h[2];
+    h[0] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
+    h[1] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
+    void *gwork = fmlp_carve(&c, gw);
+
+    for (int64_t r0 = 0; r0 < n; r0 += rows) {
+        const int64_t R = (n - r0) < rows ? (n - r0) : rows;
+        const FMLP_T *x = X + r0 * ldx;
+        int64_t ld = ldx;
+        for (int64_t l = 0; l < L; l++) {
+            const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
+            FMLP_T *z = (l == L - 1) ? out + r0 * n_out : h[l & 1];
+            FMLP_FN(fmlp_gemm)(z, fout, x, ld, FMLP_FN(weights)(net, l), fin, R, fout, fin, 0, 1,
+                               (FMLP_T)1, (FMLP_T)0, gwork, gw);
+            const int act = (l == L - 1) ? FMLP_ACT_IDENTITY : net->hidden_act;
+            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, act, (FMLP_T)net->slope);
+            x = z;
+            ld = fout;
+        }
+        FMLP_FN(output_activation)(net, out + r0 * n_out, R);
+    }
+    return FMLP_OK;
+}
+
+/* ---- full-batch loss and gradient --------------------------------------------------- */
+
+int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *grad,
+                                const fmlp_data *d, double alpha, double l1,
+                                void *work, size_t work_size, int64_t chunk)
+{
+    const int64_t n = d->n;
+    if (chunk > n) chunk = n;
+    if (chunk < 1 || net->n_layers < 1 || net->n_layers > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
+    if (work_size < FMLP_FN(fmlp_train_work_size)(net, chunk)) return FMLP_ERR_ARG;
+    FMLP_FN(train_ws) ws;
+    FMLP_FN(carve_train)(net, chunk, work, &ws);
+    const int64_t n_out = net->sizes[net->n_layers];
+    const FMLP_T *X = (const FMLP_T *)d->X, *Yall = (const FMLP_T *)d->Y, *wall = (const FMLP_T *)d->w;
+
+    const double sw_total = FMLP_FN(weight_sum)(wall, n);
+    if (!(sw_total > 0)) {
+        /* No weight anywhere: loss 0 and gradient 0, as for a training batch. */
+        *loss_out = 0;
+        if (grad) memset(grad, 0, (size_t)fmlp_n_params(net) * sizeof(FMLP_T));
+        return FMLP_OK;
+    }
+    double loss = 0;
+    int first = 1;
+    for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+        const int64_t B = (n - r0) < chunk ? (n - r0) : chunk;
+        const FMLP_T *w = wall ? wall + r0 : NULL;
+        const double sw = FMLP_FN(weight_sum)(w, B);
+        if (sw <= 0) continue;
+        FMLP_FN(forward_layers)(net, &ws, X + r0 * d->ldx, d->ldx, B, 0, NULL);
+        double chunk_loss = 0;
+        int st = FMLP_FN(loss_and_delta)(net, &ws, d->labels ? d->labels + r0 : NULL,
+                                         Yall ? Yall + r0 * n_out : NULL, w, B, &chunk_loss,
+                                         grad ? ws.g0 : NULL);
+        if (st != FMLP_OK) return st;
+        /* Kernels normalise by the chunk's weight sum; rescale to the total's. */
+        const double share = sw / sw_total;
+        loss += chunk_loss * share;
+        if (grad) {
+            FMLP_FN(backward_layers)(net, &ws, X + r0 * d->ldx, d->ldx, B, 0, grad, (FMLP_T)share,
+                                     first ? (FMLP_T)0 : (FMLP_T)1);
+            first = 0;
+        }
+    }
+    if (grad && first) {
+        for (int64_t i = 0; i < fmlp_n_params(net); i++) grad[i] = 0;
+    }
+    loss += FMLP_FN(penalty)(net, alpha, l1, sw_total);
+    if (grad) {
+        const FMLP_T *W = (const FMLP_T *)net->params;
+        const int64_t nw = fmlp_n_weights(net);
+        const double a = alpha / sw_total, b = l1 / sw_total;
+        for (int64_t i = 0; i < nw; i++) {
+            const double s = W[i] > 0 ? 1.0 : (W[i] < 0 ? -1.0 : 0.0);
+            grad[i] += (FMLP_T)(a * (double)W[i] + b * s);
+        }
+    }
+    *loss_out = loss;
+    return isfinite(loss) ? FMLP_OK : FMLP_ERR_NONFINITE;
+}

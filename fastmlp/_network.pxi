@@ -1,0 +1,188 @@
+# _network.pxi - included by _core.pyx: NetCore, the bridge to the C engine.
+# It holds the C structs that point into arrays Python allocated (kept alive
+# here), runs epochs in GIL-free time slices and turns status codes into
+# exceptions. It validates nothing a user could get wrong (fastmlp/_engine.py
+# and the estimators do).
+from cpython.exc cimport PyErr_CheckSignals
+
+ENGINE_CODES = {
+    "act": {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4},
+    "out": {"identity": FMLP_OUT_IDENTITY, "logistic": FMLP_OUT_LOGISTIC, "softmax": FMLP_OUT_SOFTMAX,
+            "exp": FMLP_OUT_EXP},
+    "loss": {"cross_entropy": FMLP_LOSS_XENT, "binary_cross_entropy": FMLP_LOSS_BCE,
+             "squared_error": FMLP_LOSS_SQUARED, "poisson": FMLP_LOSS_POISSON},
+    "solver": {"sgd": FMLP_SOLVER_SGD, "adam": FMLP_SOLVER_ADAM},
+}
+MAX_LAYERS = FMLP_MAX_LAYERS
+
+
+class EngineStatusError(RuntimeError):
+    """A C status the Python layer should have prevented (a bug, not user error)."""
+
+
+cdef inline void* _ptr(object a):
+    return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef class NetCore:
+    """The C engine's view of one network: structs pointing into arrays
+    owned by fastmlp._engine.Engine (which keeps them alive and never
+    reallocates them)."""
+    cdef fmlp_net net
+    cdef fmlp_optim opt
+    cdef fmlp_rng rng
+    cdef readonly bint f32
+    cdef object _keep        # arrays the structs point into
+
+    def __cinit__(self, cnp.ndarray sizes, int hidden_act, double slope, int out_act, int loss,
+                  cnp.ndarray params, object dropout):
+        if cnp.PyArray_TYPE(sizes) != cnp.NPY_INT64 or not cnp.PyArray_IS_C_CONTIGUOUS(sizes):
+            raise EngineStatusError("sizes must be contiguous int64")
+        if not cnp.PyArray_IS_C_CONTIGUOUS(params):
+            raise EngineStatusError("params must be contiguous")
+        self.f32 = _is_f32(params)
+        self.net.n_layers = sizes.shape[0] - 1
+        self.net.sizes = <const int64_t *>cnp.PyArray_DATA(sizes)
+        self.net.hidden_act = hidden_act
+        self.net.slope = slope
+        self.net.out_act = out_act
+        self.net.loss = loss
+        self.net.params = cnp.PyArray_DATA(params)
+        self.net.dropout = <const double *>_ptr(dropout)
+        self._keep = {"sizes": sizes, "params": params, "dropout": dropout}
+        self.opt.solver = FMLP_SOLVER_SGD
+        self.opt.m = NULL
+        self.opt.v = NULL
+        self.opt.step = 0
+        self.opt.dropout_key = 0
+        fmlp_rng_seed_state(&self.rng, 0)
+
+    def set_optimizer(self, int solver, double lr, double momentum, bint nesterov, double beta1,
+                      double beta2, double eps, cnp.ndarray m, cnp.ndarray v):
+        self.opt.solver = solver
+        self.opt.lr = lr
+        self.opt.momentum = momentum
+        self.opt.nesterov = nesterov
+        self.opt.beta1 = beta1
+        self.opt.beta2 = beta2
+        self.opt.eps = eps
+        self.opt.m = cnp.PyArray_DATA(m)
+        self.opt.v = cnp.PyArray_DATA(v)
+        self._keep["m"] = m
+        self._keep["v"] = v
+
+    property learning_rate:
+        def __get__(self):
+            return self.opt.lr
+        def __set__(self, double value):
+            self.opt.lr = value
+
+    property counters:
+        """(step, dropout_key)"""
+        def __get__(self):
+            return (self.opt.step, self.opt.dropout_key)
+        def __set__(self, value):
+            self.opt.step, self.opt.dropout_key = value
+
+    property rng_state:
+        def __get__(self):
+            return tuple(self.rng.s[i] for i in range(4))
+        def __set__(self, value):
+            for i in range(4):
+                self.rng.s[i] = <uint64_t>value[i]
+
+    def seed(self, uint64_t seed):
+        fmlp_rng_seed_state(&self.rng, seed)
+        self.opt.dropout_key = fmlp_rng_next_u64(&self.rng)
+
+    def next_u64(self):
+        return fmlp_rng_next_u64(&self.rng)
+
+    def permutation(self, int64_t n):
+        """The permutation an epoch with shuffling would draw next (advances the RNG)."""
+        cdef cnp.ndarray perm = np.empty(n, dtype=np.int64)
+        cdef fmlp_epoch ep
+        ep.shuffle = 1
+        ep.perm = <int64_t *>cnp.PyArray_DATA(perm)
+        fmlp_epoch_begin(&ep, &self.rng, n)
+        return perm
+
+    cdef void _data(self, fmlp_data *d, cnp.ndarray X, object labels, object Y, object w):
+        d.X = cnp.PyArray_DATA(X)
+        d.ldx = _ld(X)
+        d.n = X.shape[0]
+        d.labels = <const int64_t *>_ptr(labels)
+        d.Y = _ptr(Y)
+        d.w = _ptr(w)
+
+    def train_work_size(self, int64_t batch):
+        if self.f32:
+            return fmlp_train_work_size_f32(&self.net, batch)
+        return fmlp_train_work_size_f64(&self.net, batch)
+
+    def forward_work_size(self, int64_t rows):
+        if self.f32:
+            return fmlp_forward_work_size_f32(&self.net, rows)
+        return fmlp_forward_work_size_f64(&self.net, rows)
+
+    def train_epoch(self, cnp.ndarray X, object labels, object Y, object w, int64_t batch_size,
+                    bint shuffle, double alpha, double l1, cnp.ndarray perm, cnp.ndarray work,
+                    double slice_seconds):
+        """One epoch. Returns (status, loss_sum, penalty_sum, nonfinite_at).
+        Between time slices the GIL is taken to check for Ctrl-C; a pending
+        KeyboardInterrupt propagates with the weights of the last full step."""
+        cdef fmlp_data d
+        cdef fmlp_epoch ep
+        cdef int st
+        cdef void *pw = cnp.PyArray_DATA(work)
+        cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
+        self._data(&d, X, labels, Y, w)
+        ep.batch_size = batch_size
+        ep.shuffle = shuffle
+        ep.alpha = alpha
+        ep.l1 = l1
+        ep.perm = <int64_t *>cnp.PyArray_DATA(perm)
+        fmlp_epoch_begin(&ep, &self.rng, d.n)
+        while True:
+            with nogil:
+                if self.f32:
+                    st = fmlp_train_slice_f32(&self.net, &self.opt, &d, &ep, pw, nw, slice_seconds)
+                else:
+                    st = fmlp_train_slice_f64(&self.net, &self.opt, &d, &ep, pw, nw, slice_seconds)
+            if st != FMLP_INTERRUPTED:
+                break
+            PyErr_CheckSignals()
+        return st, ep.loss_sum, ep.penalty_sum, ep.nonfinite_at
+
+    def forward(self, cnp.ndarray X, cnp.ndarray out, cnp.ndarray work):
+        cdef const void *px = cnp.PyArray_DATA(X)
+        cdef void *po = cnp.PyArray_DATA(out)
+        cdef int64_t ldx = _ld(X), n = X.shape[0]
+        cdef void *pw = cnp.PyArray_DATA(work)
+        cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
+        cdef int st
+        with nogil:
+            if self.f32:
+                st = fmlp_net_forward_f32(&self.net, <float *>po, <const float *>px, ldx, n, pw, nw)
+            else:
+                st = fmlp_net_forward_f64(&self.net, <double *>po, <const double *>px, ldx, n, pw, nw)
+        if st != FMLP_OK:
+            raise EngineStatusError(f"forward failed with status {st}")
+        return out
+
+    def loss_grad(self, cnp.ndarray X, object labels, object Y, object w, double alpha, double l1,
+                  object grad, cnp.ndarray work, int64_t chunk):
+        """Returns (status, loss)."""
+        cdef fmlp_data d
+        cdef double loss = 0
+        cdef int st
+        cdef void *pg = _ptr(grad)
+        cdef void *pw = cnp.PyArray_DATA(work)
+        cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
+        self._data(&d, X, labels, Y, w)
+        with nogil:
+            if self.f32:
+                st = fmlp_net_loss_grad_f32(&self.net, &loss, <float *>pg, &d, alpha, l1, pw, nw, chunk)
+            else:
+                st = fmlp_net_loss_grad_f64(&self.net, &loss, <double *>pg, &d, alpha, l1, pw, nw, chunk)
+        return st, loss

@@ -1,0 +1,220 @@
+"""The C engine against the NumPy reference engine: forward, loss and
+gradient, and whole training trajectories step for step (float64 to ~1e-10),
+plus its randomness, divergence handling and Ctrl-C behaviour."""
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from fastmlp import reference
+from fastmlp._engine import Engine, NonFiniteLossError, make_engine
+
+HIDDEN = ["identity", "logistic", "tanh", "relu", "leaky_relu"]
+# (output activation, loss, target kind)
+HEADS = [
+    ("softmax", "cross_entropy", "labels"),
+    ("softmax", "cross_entropy", "probs"),
+    ("logistic", "binary_cross_entropy", "binary"),
+    ("identity", "squared_error", "real"),
+    ("logistic", "squared_error", "binary"),
+    ("softmax", "squared_error", "onehot"),
+]
+
+
+def tol(dtype):
+    return dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+
+
+def make_pair(sizes, hidden, out, loss, dtype, seed=0, dropout=None, slope=0.05):
+    kw = dict(hidden_activation=hidden, output_activation=out, loss=loss, dtype=dtype,
+              slope=slope, dropout=dropout)
+    c = make_engine(sizes, **kw)
+    r = make_engine(sizes, engine="reference", **kw)
+    assert isinstance(c, Engine) and isinstance(r, reference.ReferenceEngine)
+    rng = np.random.default_rng(seed)
+    init = rng.uniform(-0.7, 0.7, size=c.params.shape).astype(dtype)
+    c.params[...] = init
+    r.params[...] = init
+    return c, r
+
+
+def make_data(n, sizes, kind, dtype, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, sizes[0])).astype(dtype)
+    k = sizes[-1]
+    if kind == "labels":
+        y = rng.integers(0, k, size=n).astype(np.int64)
+    elif kind == "probs":
+        y = rng.dirichlet(np.ones(k), size=n).astype(dtype)
+    elif kind == "onehot":
+        y = np.eye(k, dtype=dtype)[rng.integers(0, k, size=n)]
+    elif kind == "binary":
+        y = (rng.random((n, k)) < 0.4).astype(dtype)
+    else:
+        y = rng.standard_normal((n, k)).astype(dtype)
+    return X, y
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("head", HEADS, ids=lambda h: f"{h[0]}-{h[1]}-{h[2]}")
+def test_forward_and_gradient_match_reference(hidden, head, dtype):
+    out, loss, kind = head
+    sizes = (7, 9, 5, 3 if kind != "binary" else 4)
+    c, r = make_pair(sizes, hidden, out, loss, dtype)
+    X, y = make_data(37, sizes, kind, dtype)
+    w = np.random.default_rng(3).uniform(0.1, 2.0, size=37).astype(dtype)
+    np.testing.assert_allclose(c.forward(X), r.forward(X), **tol(dtype))
+    lc, gc = c.loss_and_gradient(X, y, w, alpha=0.01, l1=0.003)
+    lr_, gr = r.loss_and_gradient(X, y, w, alpha=0.01, l1=0.003)
+    np.testing.assert_allclose(lc, lr_, **tol(dtype))
+    np.testing.assert_allclose(gc, gr, **tol(dtype))
+    np.testing.assert_allclose(c.loss(X, y, w, alpha=0.01), r.loss(X, y, w, alpha=0.01), **tol(dtype))
+
+
+@pytest.mark.parametrize("head", HEADS, ids=lambda h: f"{h[0]}-{h[1]}-{h[2]}")
+def test_gradient_equals_finite_differences(head):
+    out, loss, kind = head
+    sizes = (4, 6, 5, 3)
+    c, _ = make_pair(sizes, "tanh", out, loss, np.float64, seed=5)
+    X, y = make_data(11, sizes, kind, np.float64, seed=6)
+    w = np.linspace(0.5, 1.5, 11)
+    f0, g = c.loss_and_gradient(X, y, w, alpha=0.02)
+    p0 = c.params.copy()
+    h = 1e-6
+    num = np.empty_like(g)
+    for i in range(p0.size):
+        c.params[i] = p0[i] + h
+        fp = c.loss(X, y, w, alpha=0.02)
+        c.params[i] = p0[i] - h
+        fm = c.loss(X, y, w, alpha=0.02)
+        c.params[i] = p0[i]
+        num[i] = (fp - fm) / (2 * h)
+    np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8)
+
+
+def test_chunked_full_batch_gradient_equals_one_chunk():
+    sizes = (5, 8, 3)
+    c, _ = make_pair(sizes, "relu", "softmax", "cross_entropy", np.float64)
+    X, y = make_data(3000, sizes, "labels", np.float64)  # > one 1024-row chunk
+    w = np.random.default_rng(0).uniform(0, 1, 3000)
+    loss, grad = c.loss_and_gradient(X, y, w, alpha=0.1)
+    r = make_engine(sizes, engine="reference", hidden_activation="relu",
+                    output_activation="softmax", loss="cross_entropy", dtype=np.float64)
+    r.params[...] = c.params
+    loss_r, grad_r = r.loss_and_gradient(X, y, w, alpha=0.1)
+    np.testing.assert_allclose(loss, loss_r, rtol=1e-12)
+    np.testing.assert_allclose(grad, grad_r, rtol=1e-10, atol=1e-14)
+
+
+SOLVERS = [
+    ("sgd", dict(momentum=0.0)),
+    ("sgd", dict(momentum=0.9, nesterov=False)),
+    ("sgd", dict(momentum=0.9, nesterov=True)),
+    ("adam", dict()),
+]
+
+
+@pytest.mark.parametrize("solver,opts", SOLVERS, ids=["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_training_trajectory_matches_reference(solver, opts, shuffle, dtype):
+    sizes = (6, 10, 7, 4)
+    c, r = make_pair(sizes, "relu", "softmax", "cross_entropy", dtype, seed=2)
+    X, y = make_data(103, sizes, "labels", dtype, seed=4)  # 103 = 6 batches of 16 + 7
+    w = np.random.default_rng(9).uniform(0.2, 1.8, size=103).astype(dtype)
+    for e in (c, r):
+        e.set_optimizer(solver, learning_rate=0.05, **opts)
+        e.seed(1234)
+    for epoch in range(4):
+        lc = c.train_epoch(X, y, w, batch_size=16, shuffle=shuffle, alpha=1e-3, l1=1e-4)
+        lr_ = r.train_epoch(X, y, w, batch_size=16, shuffle=shuffle, alpha=1e-3, l1=1e-4)
+        np.testing.assert_allclose(lc, lr_, **tol(dtype), err_msg=f"loss, epoch {epoch}")
+        np.testing.assert_allclose(c.params, r.params, **tol(dtype), err_msg=f"params, epoch {epoch}")
+    sc, sr = c.get_state(), r.get_state()
+    assert sc["step"] == sr["step"]
+    np.testing.assert_array_equal(sc["rng_state"], sr["rng_state"])
+
+
+@pytest.mark.parametrize("head", HEADS[1:], ids=lambda h: f"{h[0]}-{h[1]}-{h[2]}")
+def test_training_other_heads_and_dropout_match_reference(head):
+    out, loss, kind = head
+    sizes = (5, 12, 9, 3)
+    c, r = make_pair(sizes, "logistic", out, loss, np.float64, seed=8, dropout=[0.3, 0.5])
+    X, y = make_data(64, sizes, kind, np.float64, seed=10)
+    for e in (c, r):
+        e.set_optimizer("adam", learning_rate=0.01)
+        e.seed(77)
+    for _ in range(3):
+        lc = c.train_epoch(X, y, batch_size=10, shuffle=True, alpha=1e-4)
+        lr_ = r.train_epoch(X, y, batch_size=10, shuffle=True, alpha=1e-4)
+        np.testing.assert_allclose(lc, lr_, rtol=1e-10)
+        np.testing.assert_allclose(c.params, r.params, rtol=1e-10, atol=1e-12)
+
+
+def test_permutation_matches_reference_rng():
+    c, _ = make_pair((2, 2), "relu", "softmax", "cross_entropy", np.float64)
+    c.seed(2024)
+    rr = reference.Rng(2024)
+    assert c.get_state()["dropout_key"] == rr.next()
+    for n in (1, 2, 10, 1000):
+        np.testing.assert_array_equal(c.permutation(n), rr.permutation(n))
+
+
+def test_state_round_trip_continues_identically(dtype):
+    sizes = (6, 8, 3)
+    X, y = make_data(50, sizes, "labels", dtype)
+    a, _ = make_pair(sizes, "tanh", "softmax", "cross_entropy", dtype)
+    a.set_optimizer("adam", learning_rate=0.01)
+    a.seed(5)
+    a.train_epoch(X, y, batch_size=8, shuffle=True)
+    b, _ = make_pair(sizes, "tanh", "softmax", "cross_entropy", dtype)
+    b.params[...] = a.params
+    b.set_state(a.get_state())
+    for _ in range(2):
+        a.train_epoch(X, y, batch_size=8, shuffle=True)
+        b.train_epoch(X, y, batch_size=8, shuffle=True)
+    np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_zero_weight_batches_are_skipped():
+    sizes = (3, 4, 2)
+    c, _ = make_pair(sizes, "relu", "softmax", "cross_entropy", np.float64)
+    X, y = make_data(20, sizes, "labels", np.float64)
+    w = np.ones(20)
+    w[:10] = 0  # the whole first batch carries no weight
+    c.set_optimizer("sgd", learning_rate=0.1, momentum=0.0)
+    before = c.params.copy()
+    c.train_epoch(X[:10], y[:10], w[:10], batch_size=10, shuffle=False)
+    np.testing.assert_array_equal(c.params, before)
+
+
+def test_divergence_raises_and_keeps_finite_weights(dtype):
+    sizes = (20, 30, 3)
+    c, _ = make_pair(sizes, "relu", "softmax", "cross_entropy", dtype)
+    X, y = make_data(400, sizes, "labels", dtype)
+    X *= 1e3
+    c.set_optimizer("sgd", learning_rate=1e6, momentum=0.9)
+    with pytest.raises(NonFiniteLossError, match="Lower the learning rate"):
+        for _ in range(50):
+            c.train_epoch(X, y, batch_size=10, shuffle=True)
+    assert np.all(np.isfinite(c.params))
+
+
+def test_ctrl_c_interrupts_an_epoch_between_steps():
+    sizes = (100, 1024, 1024, 10)
+    c, _ = make_pair(sizes, "relu", "softmax", "cross_entropy", np.float32)
+    X, y = make_data(20_000, sizes, "labels", np.float32)
+    c.set_optimizer("sgd", learning_rate=1e-4, momentum=0.0)
+    steps_before = c.get_state()["step"]
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            c.train_epoch(X, y, batch_size=4, shuffle=True)
+    finally:
+        timer.cancel()
+    done = c.get_state()["step"] - steps_before
+    # Stopped part-way through the epoch's 5000 steps, between two of them.
+    assert 0 < done < 20_000 // 4
+    assert np.all(np.isfinite(c.params))
