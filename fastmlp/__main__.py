@@ -1,4 +1,4 @@
-"""The fastmlp command line: ``python -m fastmlp demo`` (train, predict, evaluate, bench come later).
+"""The fastmlp command line: ``python -m fastmlp demo`` (train, predict, evaluate, bench later).
 It deliberately holds no training logic of its own: it parses arguments and calls the public API.
 
 User mistakes (bad arguments, invalid hyperparameters, missing files) end
@@ -71,7 +71,8 @@ def _layer_sizes(text):
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 64 or 128,64, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected sizes like 64 or 128,64, got {text!r}") \
+            from None
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"every layer size must be >= 1, got {text!r}")
     return sizes
