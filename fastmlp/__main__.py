@@ -183,6 +183,8 @@ def run_demo(args, out=None):
         ratio = ref_seconds / seconds if seconds > 0 else float("inf")
         print(f"NumPy reference engine: {ref_seconds:.3f} s for the same fit (test accuracy "
               f"{ref_accuracy:.4f}); {engine} is {ratio:.1f}x its speed", file=out)
+        if type(reference._engine) is type(model._engine):
+            print("(the default engine is the reference engine in this build)", file=out)
     return 0
 
 
