@@ -1,4 +1,4 @@
-"""The fastmlp command line: ``python -m fastmlp demo`` (train, predict, evaluate, bench come later).
+"""The fastmlp command line: ``python -m fastmlp demo`` (train, predict, evaluate, bench later).
 It deliberately holds no training logic of its own: it parses arguments and calls the public API.
 
 User mistakes (bad arguments, invalid hyperparameters, missing files) end
@@ -71,7 +71,8 @@ def _layer_sizes(text):
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 64 or 128,64, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected sizes like 64 or 128,64, got {text!r}") \
+            from None
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"every layer size must be >= 1, got {text!r}")
     return sizes
@@ -182,6 +183,8 @@ def run_demo(args, out=None):
         ratio = ref_seconds / seconds if seconds > 0 else float("inf")
         print(f"NumPy reference engine: {ref_seconds:.3f} s for the same fit (test accuracy "
               f"{ref_accuracy:.4f}); {engine} is {ratio:.1f}x its speed", file=out)
+        if type(reference._engine) is type(model._engine):
+            print("(the default engine is the reference engine in this build)", file=out)
     return 0
 
 

@@ -72,6 +72,8 @@ C engine must too):
 - After ``train_epoch``, ``last_penalty`` holds the penalty part of the value
   it returned (averaged the same way). The estimators need it to report
   squared error as scikit-learn does (data term divided by n_outputs).
+- ``sample_weight`` (when given) is a C-contiguous (n,) array in the engine
+  dtype, non-negative; the estimators fold class weights into it.
 - Dense 'cross_entropy' targets are probability rows (each sums to 1); the
   output delta is A - Y.
 - A minibatch whose weights sum to 0 contributes loss 0 and gradient 0 (the

@@ -5,6 +5,9 @@ wrong value) with a message that names the argument, says what was wrong and
 what would be right. Nothing here computes or allocates model state.
 """
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 
@@ -184,14 +187,21 @@ def check_n_samples(who, n_x, n_other, other="y"):
                          f"{n_x} rows but {other} has {n_other}; pass one {other} entry per row")
 
 
+def user_stacklevel():
+    """The warnings stacklevel of the first caller outside fastmlp, seen from the caller."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def column_or_1d(y, name, warning_cls):
     """A (n, 1) column becomes (n,), with the same warning scikit-learn gives."""
     if y.ndim == 2 and y.shape[1] == 1:
-        import warnings
-
-        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                      "the shape of y to (n_samples, ), for example using ravel().",
-                      warning_cls, stacklevel=4)
+        warnings.warn(f"A column-vector {name} was passed when a 1d array was expected. Please "
+                      f"change the shape of {name} to (n_samples, ), for example using ravel().",
+                      warning_cls, stacklevel=user_stacklevel())
         return y.ravel()
     return y
 
@@ -206,7 +216,8 @@ def as_regression_targets(y, *, n_samples, dtype, who, allow_2d=True):
         raise ValueError(f"Complex data not supported: y has dtype {a.dtype}")
     if kind in "USa" or (kind == "O" and any(isinstance(v, (str, bytes)) for v in a.ravel())):
         raise ValueError(f"y holds strings, but {who} is fitting a regression here and needs "
-                         f"numeric targets (use a classifier, or a classification loss, for labels)")
+                         f"numeric targets (use a classifier, or a classification loss, for "
+                         f"labels)")
     if kind not in "biuf":
         try:
             a = a.astype(np.float64)

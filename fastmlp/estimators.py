@@ -1,5 +1,5 @@
-"""The estimators people use: MLPClassifier, MLPRegressor (scikit-learn's) and MLP (one class for all).
-They validate, convert, allocate and drive an engine epoch by epoch; they never run a forward or backward pass themselves.
+"""The estimators people use: MLPClassifier, MLPRegressor (as scikit-learn's) and MLP (one class).
+They validate, convert, allocate and drive an engine epoch by epoch; they never compute a pass.
 
 Everything numeric happens in the engine returned by ``make_engine`` (see
 fastmlp/_engine.py); these classes own parameters' meaning (coefs_ are
@@ -22,7 +22,6 @@ Differences from scikit-learn worth knowing (all documented on the classes):
 import functools
 import math
 import numbers
-import os
 import sys
 import time
 import types
@@ -78,15 +77,6 @@ def _check_random_state(seed):
         return seed
     raise ValueError(f"random_state must be None, an int in [0, 2**32 - 1] or a "
                      f"numpy.random.RandomState, got {seed!r}")
-
-
-def _user_stacklevel():
-    """The warnings stacklevel of the first caller outside fastmlp, seen from the caller."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _as_python(value):
@@ -197,9 +187,9 @@ def _label_indices(labels, classes):
     if not ok.all():
         unseen = np.unique(np.asarray(labels)[~ok].astype(str)) if idx_c is None else \
             np.unique(np.asarray(labels)[~ok])
-        raise ValueError(f"y has labels not in classes_ {classes.tolist()}: {unseen.tolist()[:10]}; "
-                         f"pass every class in `classes` on the first partial_fit call, or "
-                         f"refit with warm_start=False")
+        raise ValueError(f"y has labels not in classes_ {classes.tolist()}: "
+                         f"{unseen.tolist()[:10]}; pass every class in `classes` on the first "
+                         f"partial_fit call, or refit with warm_start=False")
     return idx_c.astype(np.int64)
 
 
@@ -222,7 +212,8 @@ class _BaseMLP(BaseEstimator):
                for h in hidden):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {list(hidden)}; every hidden "
                              f"layer needs at least one unit")
-        c.hidden = tuple(V.check_int(f"hidden_layer_sizes[{i}]", h, 1) for i, h in enumerate(hidden))
+        c.hidden = tuple(V.check_int(f"hidden_layer_sizes[{i}]", h, 1)
+                         for i, h in enumerate(hidden))
         c.activation = V.check_option("activation", self.activation, _ACTIVATIONS)
         c.solver = V.check_option("solver", self.solver, _SOLVERS)
         c.alpha = V.check_real("alpha", self.alpha, 0)
@@ -292,7 +283,8 @@ class _BaseMLP(BaseEstimator):
         if len(d) != n_hidden:
             raise ValueError(f"dropout has {len(d)} rates but there are {n_hidden} hidden "
                              f"layers; pass one rate per hidden layer or a single float")
-        return tuple(V.check_real(f"dropout[{i}]", r, 0, 1, high_open=True) for i, r in enumerate(d))
+        return tuple(V.check_real(f"dropout[{i}]", r, 0, 1, high_open=True)
+                     for i, r in enumerate(d))
 
     def _class_weight_param(self):
         return None
@@ -353,10 +345,10 @@ class _BaseMLP(BaseEstimator):
         fitted = self.__dict__.get("feature_names_in_")
         if fitted is None and names is not None:
             warnings.warn(f"X has feature names, but {who} was fitted without feature names",
-                          UserWarning, stacklevel=_user_stacklevel())
+                          UserWarning, stacklevel=V.user_stacklevel())
         elif fitted is not None and names is None:
             warnings.warn(f"X does not have valid feature names, but {who} was fitted with "
-                          f"feature names", UserWarning, stacklevel=_user_stacklevel())
+                          f"feature names", UserWarning, stacklevel=V.user_stacklevel())
         elif fitted is not None and (len(names) != len(fitted) or np.any(names != fitted)):
             raise ValueError(f"The feature names should match those that were passed during "
                              f"fit: fitted with {fitted.tolist()[:10]}, got {names.tolist()[:10]}")
@@ -585,8 +577,9 @@ class _BaseMLP(BaseEstimator):
     def _check_two_weighted_classes(self, idx, w, classes):
         present = np.unique(idx if w is None else idx[w > 0])
         if len(present) < 2:
-            raise ValueError(f"only one class ({classes.tolist()[present[0]]!r}) has samples with non-zero "
-                             f"weight; {type(self).__name__} needs samples of at least 2 classes")
+            raise ValueError(f"only one class ({classes.tolist()[present[0]]!r}) has samples "
+                             f"with non-zero weight; {type(self).__name__} needs samples of at "
+                             f"least 2 classes")
 
     def _check_validation_data(self, data, c, spec, classes, n_features):
         if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
@@ -856,7 +849,7 @@ class _BaseMLP(BaseEstimator):
         else:
             if c.batch_size > n:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped", UserWarning, stacklevel=_user_stacklevel())
+                              "going to be clipped", UserWarning, stacklevel=V.user_stacklevel())
             batch_size = min(c.batch_size, n)
         epochs = 1 if incremental else c.max_iter
         self.stop_training_ = False
@@ -917,10 +910,11 @@ class _BaseMLP(BaseEstimator):
                 if not incremental and epoch == c.max_iter:
                     warnings.warn(f"Stochastic Optimizer: Maximum iterations ({c.max_iter}) "
                                   f"reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning, stacklevel=_user_stacklevel())
+                                  ConvergenceWarning, stacklevel=V.user_stacklevel())
         except KeyboardInterrupt:
             # The engine stops at a step boundary; the model stays usable.
-            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=_user_stacklevel())
+            warnings.warn("Training interrupted by user.", UserWarning,
+                          stacklevel=V.user_stacklevel())
         if on_val and (not incremental or self.stop_training_):
             eng.params[...] = self._best_params
 
@@ -975,7 +969,8 @@ class _BaseMLP(BaseEstimator):
                               callback=callback, options={"maxfun": c.max_fun,
                                                           "maxiter": c.max_iter, "gtol": c.tol})
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=_user_stacklevel())
+            warnings.warn("Training interrupted by user.", UserWarning,
+                          stacklevel=V.user_stacklevel())
             eng.params[...] = best["x"]
             final, nit = best["loss"], len(curve)
         else:
@@ -990,7 +985,7 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn(f"lbfgs failed to converge after {nit} iteration(s) (status="
                               f"{result.status}): {result.message}. Increase the number of "
                               f"iterations (max_iter) or calls (max_fun), or scale the data.",
-                              ConvergenceWarning, stacklevel=_user_stacklevel())
+                              ConvergenceWarning, stacklevel=V.user_stacklevel())
         self.n_iter_ += nit
         self.loss_ = self._reported(final, self._penalty_at(eng.params, c, sw_sum))
         self.loss_curve_.extend(curve)
@@ -1025,8 +1020,10 @@ class _BaseMLP(BaseEstimator):
     def _has_proba(self):
         spec = self.__dict__.get("_spec")
         if spec is not None and (spec["task"] != "classification" or spec["output"] == "identity"):
-            raise AttributeError(f"predict_proba is not available: this {type(self).__name__} "
-                                 f"has {'no class probabilities (it is a regressor)' if spec['task'] != 'classification' else 'an identity output, which is not a probability'}")
+            why = ("it does regression" if spec["task"] != "classification"
+                   else "its identity output is not a probability")
+            raise AttributeError(f"predict_proba is not available for this "
+                                 f"{type(self).__name__}: {why}")
         return True
 
     # ---- pickle ------------------------------------------------------------------------

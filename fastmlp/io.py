@@ -1,5 +1,5 @@
 """Save and load fastmlp models in a documented, versioned file format (no pickle).
-It deliberately never executes code from a file: JSON and .npy arrays only, classes from a fixed list.
+It deliberately never executes code from a file: JSON and .npy only, classes from a fixed list.
 
 Format "fastmlp-model", version 1
 ---------------------------------
@@ -141,7 +141,8 @@ def save(model, path):
         state, arrays = model._export_state()
         header["state"] = state
     arrays = {k: _portable(k, v) for k, v in arrays.items()}
-    header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()}
+    header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape)}
+                        for k, v in arrays.items()}
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".fastmlp-", suffix=".tmp", dir=directory)

@@ -421,7 +421,8 @@ class ReferenceEngine:
                              f"got {output_activation!r}")
         if loss not in OUTPUT_LOSSES[output_activation]:
             raise ValueError(f"loss {loss!r} cannot be used with output activation "
-                             f"{output_activation!r}; use one of {OUTPUT_LOSSES[output_activation]}")
+                             f"{output_activation!r}; use one of "
+                             f"{OUTPUT_LOSSES[output_activation]}")
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")

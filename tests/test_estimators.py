@@ -1,17 +1,15 @@
-"""Behaviour of MLP, MLPClassifier and MLPRegressor: targets, validation, state, stopping, extras.
-It deliberately does not compare with scikit-learn's numbers (test_sklearn_compat.py does) and runs on whatever engine make_engine returns.
+"""Behaviour of MLP, MLPClassifier and MLPRegressor: targets, checks, state, stopping, extras.
+It deliberately leaves scikit-learn's numbers to test_sklearn_compat.py; any engine may run it.
 """
 import os
 import subprocess
 import sys
 import textwrap
 import types
-import warnings
 
 import numpy as np
 import pytest
 
-import fastmlp
 from fastmlp import (MLP, ConvergenceWarning, MLPClassifier, MLPRegressor, NonFiniteLossError,
                      NotFittedError)
 from fastmlp import _validation as V
@@ -178,7 +176,8 @@ def _bad_inputs():
     yield "mixed labels", X, np.array([1, "a"] * 30, dtype=object), None, ValueError, \
         "Mix of label input types"
     yield "multiclass-multioutput", X, np.c_[y, y], None, ValueError, "indicator"
-    yield "nan weight", X, y, np.where(y == 0, np.nan, 1.0), ValueError, "sample_weight contains NaN"
+    yield "nan weight", X, y, np.where(y == 0, np.nan, 1.0), ValueError, \
+        "sample_weight contains NaN"
     yield "negative weight", X, y, np.where(y == 0, -1.0, 1.0), ValueError, "negative"
     yield "zero weights", X, y, np.zeros(60), ValueError, "at least one non-zero"
     yield "2-D weights", X, y, np.ones((60, 1)), ValueError, "sample_weight must be 1-D"

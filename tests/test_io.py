@@ -1,5 +1,5 @@
-"""fastmlp.save / fastmlp.load and pickle: round trips, exact continuation, refused files, atomic writes.
-It deliberately does not test the estimators' maths (test_estimators.py does); only that state survives storage.
+"""fastmlp.save / load and pickle: round trips, exact continuation, refused files, atomic writes.
+It deliberately leaves the estimators' maths to test_estimators.py; only storage is tested here.
 """
 import io
 import json

@@ -1,5 +1,5 @@
-"""Tests of the engine interface against hand-written NumPy and finite differences.
-They deliberately call whatever make_engine returns (the C engine after the merge) as well as the NumPy ReferenceEngine, and never use the reference to check itself.
+"""The engine interface against hand-written NumPy and finite differences.
+It deliberately tests whatever make_engine returns, and never uses the reference to check itself.
 """
 import zlib
 
@@ -65,7 +65,8 @@ def numpy_mlp(Ws, bs, X, Y, hidden, w=None, alpha=0.0, masks=None):
     z = zs[-1]
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
-    loss = -(w * np.log((p * Y).sum(1))).sum() / sw + 0.5 * alpha * sum((W ** 2).sum() for W in Ws) / sw
+    penalty = 0.5 * alpha * sum((W ** 2).sum() for W in Ws) / sw
+    loss = -(w * np.log((p * Y).sum(1))).sum() / sw + penalty
     delta = (p - Y) * w[:, None]
     dWs, dbs = [None] * len(Ws), [None] * len(Ws)
     for i in range(len(Ws) - 1, -1, -1):

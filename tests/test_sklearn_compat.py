@@ -1,5 +1,5 @@
-"""fastmlp against scikit-learn itself: the same numbers in float64, and every check_estimator check.
-It deliberately runs only where scikit-learn is installed (it is a test dependency, never a runtime one).
+"""fastmlp against scikit-learn itself: the same numbers in float64, and every check_estimator.
+It deliberately runs only where scikit-learn is installed (a test dependency, never a runtime one).
 """
 import os
 import subprocess
