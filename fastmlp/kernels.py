@@ -6,12 +6,28 @@ given, and calls C with the GIL released. These are the building blocks the
 engine uses, exposed for testing, benchmarking and teaching; the oracle for
 each is the function of the same name in ``fastmlp.reference``.
 """
+import threading
+
 import numpy as np
 
 from . import _core
 from ._validation import kernel_array, no_overlap, real_scalar
 
 __all__ = ["gemm"]
+
+# GEMM packing scratch, grown on demand and kept per thread: allocating it on
+# every call costs more than the whole product at small shapes. The C side
+# caps the need (one MC x KC block of A plus one KC x NC block of B, about
+# 4-9 MB), so the cache never outgrows that.
+_gemm_tls = threading.local()
+
+
+def _gemm_work(nbytes):
+    buf = getattr(_gemm_tls, "work", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(nbytes, dtype=np.uint8)
+        _gemm_tls.work = buf
+    return buf
 
 
 def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
@@ -45,6 +61,6 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
         no_overlap("c", c, ("a", a), ("b", b))
     f32 = a.dtype == np.float32
     size = _core.gemm_work_size(m, n, k, bool(trans_a), bool(trans_b), f32)
-    work = np.empty(size, dtype=np.uint8) if size else None
+    work = _gemm_work(size) if size else None
     _core.gemm(c, a, b, bool(trans_a), bool(trans_b), alpha, beta, work)
     return c
