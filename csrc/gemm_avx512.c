@@ -59,8 +59,22 @@ GK_BEGIN_512
 int64_t fmlp_fma_probe_avx512(int64_t iters)
 {
     __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-3f);
-    __m512 a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x;
-    __m512 a6 = x, a7 = x, a8 = x, a9 = x, a10 = x, a11 = x;
+    /* Distinct starting values: with equal ones gcc proves the twelve chains
+     * identical and keeps one, and the loop then measures FMA latency
+     * (and reports 12 times too much). */
+    __m512 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11;
+    a0 = _mm512_set1_ps(1.0f);
+    a1 = _mm512_set1_ps(2.0f);
+    a2 = _mm512_set1_ps(3.0f);
+    a3 = _mm512_set1_ps(4.0f);
+    a4 = _mm512_set1_ps(5.0f);
+    a5 = _mm512_set1_ps(6.0f);
+    a6 = _mm512_set1_ps(7.0f);
+    a7 = _mm512_set1_ps(8.0f);
+    a8 = _mm512_set1_ps(9.0f);
+    a9 = _mm512_set1_ps(10.0f);
+    a10 = _mm512_set1_ps(11.0f);
+    a11 = _mm512_set1_ps(12.0f);
     for (int64_t i = 0; i < iters; i++) {
         a0 = _mm512_fmadd_ps(a0, x, y); a1 = _mm512_fmadd_ps(a1, x, y);
         a2 = _mm512_fmadd_ps(a2, x, y); a3 = _mm512_fmadd_ps(a3, x, y);
