@@ -41,6 +41,16 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     ``gemm(X, W, trans_b=True)`` (forward), ``gemm(dZ, W)`` (input gradient)
     and ``gemm(dZ, X, trans_a=True)`` (weight gradient).
     """
+    # Fast path: a few C-level checks accept the plainly valid call (they
+    # say only yes/no); anything else goes through the full validation
+    # below, which raises the explanatory errors. Saves ~5 us per call.
+    size = _core.gemm_precheck(c, a, b, trans_a, trans_b, alpha, beta)
+    if size >= 0:
+        if c is None:
+            c = np.empty((a.shape[1] if trans_a else a.shape[0],
+                          b.shape[0] if trans_b else b.shape[1]), dtype=a.dtype)
+        _core.gemm(c, a, b, trans_a, trans_b, alpha, beta, _gemm_work(size) if size else None)
+        return c
     kernel_array("a", a, ndim=2, row_strided=True)
     kernel_array("b", b, ndim=2, dtype=a.dtype, dtype_of="a", row_strided=True)
     alpha = real_scalar("alpha", alpha)
