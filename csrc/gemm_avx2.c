@@ -34,8 +34,9 @@ FMLP_TARGET_BEGIN_AVX2
 #define GK_MC_F64 72
 #define GK_NC_F32 4080
 #define GK_NC_F64 4080
-#define GK_PACK_MIN_M 96
-#define GK_PACK_MIN_K 64
+#define GK_PACK_MIN_M 64
+#define GK_PACKB_MIN_KN (64 * 1024)
+#define GK_PACK_X86 1
 
 #define FMLP_ISA_TAG avx2
 #define FMLP_TEMPLATE "gemm_simd_impl.h"

@@ -283,56 +283,52 @@ static void FMLP_IFN(gk_sup_dot)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_
  * A block op(A)[i0:i0+mc, k0:k0+kc] becomes panels of GK_MR rows, each laid
  * out k-major (Ap[k*GK_MR + r]); B block op(B)[k0:k0+kc, j0:j0+nc] becomes
  * panels of GK_NR columns (Bp[k*GK_NR + c]). Rows/columns past the edge are
- * zero so every panel has the full stride. */
+ * zero so every panel has the full stride. Buffers keep GK_SLACK elements
+ * after each packed area (gk_pack_rows may write a few past a panel). */
+#define GK_SLACK 64
+#ifdef GK_PACK_X86
+#  include "gemm_pack_x86.h"
+#else
+static void FMLP_IFN(gk_pack_rows)(FMLP_T *dst, const FMLP_T *src, int64_t ld,
+                                   int64_t nvalid, int64_t kc, int64_t P)
+{
+    for (int64_t k = 0; k < kc; k++)
+        for (int64_t c = 0; c < P; c++) dst[k * P + c] = c < nvalid ? src[c * ld + k] : (FMLP_T)0;
+}
+
+static void FMLP_IFN(gk_pack_cols)(FMLP_T *dst, const FMLP_T *src, int64_t ld,
+                                   int64_t n, int64_t kc, int64_t P)
+{
+    for (int64_t q = 0; q < n; q += P)
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t c = 0; c < P; c++)
+                dst[q * kc + k * P + c] = q + c < n ? src[k * ld + q + c] : (FMLP_T)0;
+}
+#endif
+
 static void FMLP_IFN(gk_pack_a)(FMLP_T *Ap, const FMLP_T *A, int64_t lda, int trans_a,
                                 int64_t i0, int64_t mc, int64_t k0, int64_t kc)
 {
+    if (trans_a) {
+        FMLP_IFN(gk_pack_cols)(Ap, A + k0 * lda + i0, lda, mc, kc, GK_MR);
+        return;
+    }
     for (int64_t p = 0; p < mc; p += GK_MR) {
         const int64_t rows = mc - p < GK_MR ? mc - p : GK_MR;
-        FMLP_T *dst = Ap + p * kc;
-        if (trans_a) {
-            const FMLP_T *src = A + k0 * lda + i0 + p;
-            for (int64_t k = 0; k < kc; k++) {
-                int64_t r = 0;
-                for (; r < rows; r++) dst[k * GK_MR + r] = src[k * lda + r];
-                for (; r < GK_MR; r++) dst[k * GK_MR + r] = 0;
-            }
-        } else {
-            const FMLP_T *src = A + (i0 + p) * lda + k0;
-            for (int64_t r = 0; r < GK_MR; r++) {
-                if (r < rows) {
-                    for (int64_t k = 0; k < kc; k++) dst[k * GK_MR + r] = src[r * lda + k];
-                } else {
-                    for (int64_t k = 0; k < kc; k++) dst[k * GK_MR + r] = 0;
-                }
-            }
-        }
+        FMLP_IFN(gk_pack_rows)(Ap + p * kc, A + (i0 + p) * lda + k0, lda, rows, kc, GK_MR);
     }
 }
 
 static void FMLP_IFN(gk_pack_b)(FMLP_T *Bp, const FMLP_T *B, int64_t ldb, int trans_b,
                                 int64_t k0, int64_t kc, int64_t j0, int64_t nc)
 {
+    if (!trans_b) {
+        FMLP_IFN(gk_pack_cols)(Bp, B + k0 * ldb + j0, ldb, nc, kc, GK_NR);
+        return;
+    }
     for (int64_t q = 0; q < nc; q += GK_NR) {
         const int64_t cols = nc - q < GK_NR ? nc - q : GK_NR;
-        FMLP_T *dst = Bp + q * kc;
-        if (!trans_b) {
-            const FMLP_T *src = B + k0 * ldb + j0 + q;
-            for (int64_t k = 0; k < kc; k++) {
-                int64_t c = 0;
-                for (; c < cols; c++) dst[k * GK_NR + c] = src[k * ldb + c];
-                for (; c < GK_NR; c++) dst[k * GK_NR + c] = 0;
-            }
-        } else {
-            const FMLP_T *src = B + (j0 + q) * ldb + k0;
-            for (int64_t c = 0; c < GK_NR; c++) {
-                if (c < cols) {
-                    for (int64_t k = 0; k < kc; k++) dst[k * GK_NR + c] = src[c * ldb + k];
-                } else {
-                    for (int64_t k = 0; k < kc; k++) dst[k * GK_NR + c] = 0;
-                }
-            }
-        }
+        FMLP_IFN(gk_pack_rows)(Bp + q * kc, B + (j0 + q) * ldb + k0, ldb, cols, kc, GK_NR);
     }
 }
 
@@ -347,18 +343,24 @@ static size_t FMLP_IFN(gk_packed_bytes)(int64_t M, int64_t N, int64_t K)
     const int64_t mc = M < GK_MC ? FMLP_IFN(gk_round_up)(M, GK_MR) : GK_MC;
     const int64_t nc = N < GK_NC ? FMLP_IFN(gk_round_up)(N, GK_NR) : GK_NC;
     const int64_t kc = K < GK_KC ? K : GK_KC;
-    return (size_t)((mc + nc) * kc) * sizeof(FMLP_T) + 64;
+    return (size_t)((mc + nc) * kc + 2 * GK_SLACK) * sizeof(FMLP_T) + 64;
 }
+
+
 
 static void FMLP_IFN(gk_packed)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
                                 const FMLP_T *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
                                 int trans_a, int trans_b, FMLP_T alpha, FMLP_T beta,
-                                int64_t m0, int64_t m1, int64_t n0, int64_t n1, void *work)
+                                int64_t m0, int64_t m1, int64_t n0, int64_t n1, int pack_a,
+                                void *work)
 {
     const int64_t mcap = M < GK_MC ? FMLP_IFN(gk_round_up)(M, GK_MR) : GK_MC;
     const int64_t kcap = K < GK_KC ? K : GK_KC;
     FMLP_T *Ap = (FMLP_T *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
-    FMLP_T *Bp = Ap + mcap * kcap;
+    FMLP_T *Bp = Ap + mcap * kcap + GK_SLACK;
+    /* Unpacked A (small M, NN/TN): tiles read A in place, by rows (layout 0)
+     * or by columns (layout 1). */
+    const int layout = pack_a ? 2 : (trans_a ? 1 : 0);
     for (int64_t jc = n0; jc < n1; jc += GK_NC) {
         const int64_t nc = n1 - jc < GK_NC ? n1 - jc : GK_NC;
         for (int64_t pc = 0; pc < K; pc += GK_KC) {
@@ -367,13 +369,17 @@ static void FMLP_IFN(gk_packed)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t
             FMLP_IFN(gk_pack_b)(Bp, B, ldb, trans_b, pc, kc, jc, nc);
             for (int64_t ic = m0; ic < m1; ic += GK_MC) {
                 const int64_t mc = m1 - ic < GK_MC ? m1 - ic : GK_MC;
-                FMLP_IFN(gk_pack_a)(Ap, A, lda, trans_a, ic, mc, pc, kc);
+                if (pack_a) FMLP_IFN(gk_pack_a)(Ap, A, lda, trans_a, ic, mc, pc, kc);
                 for (int64_t jr = 0; jr < nc; jr += GK_NR) {
                     const int64_t n = nc - jr < GK_NR ? nc - jr : GK_NR;
                     for (int64_t ir = 0; ir < mc; ir += GK_MR) {
                         const int64_t rows = mc - ir < GK_MR ? mc - ir : GK_MR;
-                        FMLP_IFN(gk_tile)(2, rows, n, kc, Ap + ir * kc, GK_MR, Bp + jr * kc, GK_NR,
-                                          C + (ic + ir) * ldc + jc + jr, ldc, alpha, bt);
+                        const int64_t i = ic + ir;
+                        const FMLP_T *a = pack_a ? Ap + ir * kc
+                                        : (trans_a ? A + pc * lda + i : A + i * lda + pc);
+                        FMLP_IFN(gk_tile)(layout, rows, n, kc, a, pack_a ? GK_MR : lda,
+                                          Bp + jr * kc, GK_NR, C + i * ldc + jc + jr, ldc,
+                                          alpha, bt);
                     }
                 }
             }
@@ -382,19 +388,33 @@ static void FMLP_IFN(gk_packed)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t
 }
 
 /* ---- path choice and entry points ---------------------------------------- */
+#ifndef GK_PATH_SUP /* once per file, though the template expands twice */
+enum { GK_PATH_SUP = 0, GK_PATH_PACKB = 1, GK_PATH_PACKED = 2 };
+#  define GK_PATH_SUP GK_PATH_SUP
+#endif
 
-/* Packing pays when B panels are reused by enough row tiles and K is deep
- * enough to amortise the copy; it depends on the whole shape only. */
-static int FMLP_IFN(gk_wants_packed)(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b)
+/* Depends on the whole shape only (never on a sub-block), which keeps
+ * splits bit-identical. Packing both operands pays once enough row tiles
+ * reuse each B panel. Below that, NT needs no copy at all (dot kernel over
+ * contiguous rows), and NN/TN pack only B once it is big enough to fall out
+ * of cache: a K x 16 strip of B read in place touches one line per row, and
+ * at row strides of 4 KiB every line is a new page for the prefetcher and
+ * the same cache set; packing reads B's rows front to back once. */
+static int FMLP_IFN(gk_plan)(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b)
 {
-    (void)trans_a; (void)trans_b; (void)N;
-    return M >= GK_PACK_MIN_M && K >= GK_PACK_MIN_K;
+    if (M >= GK_PACK_MIN_M) return GK_PATH_PACKED;
+    if (!trans_a && trans_b) return GK_PATH_SUP;
+    if (K * N >= GK_PACKB_MIN_KN) return GK_PATH_PACKB;
+    return GK_PATH_SUP;
 }
 
 size_t FMLP_IFN(fmlp_gemm_isa_work)(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b)
 {
-    if (!FMLP_IFN(gk_wants_packed)(M, N, K, trans_a, trans_b)) return 0;
-    return FMLP_IFN(gk_packed_bytes)(M, N, K);
+    switch (FMLP_IFN(gk_plan)(M, N, K, trans_a, trans_b)) {
+    case GK_PATH_PACKED:
+    case GK_PATH_PACKB: return FMLP_IFN(gk_packed_bytes)(M, N, K);
+    default: return 0;
+    }
 }
 
 void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
@@ -403,15 +423,14 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
                              int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                              void *work, size_t work_size)
 {
-    if (work != NULL && FMLP_IFN(gk_wants_packed)(M, N, K, trans_a, trans_b) &&
-        work_size >= FMLP_IFN(gk_packed_bytes)(M, N, K)) {
+    const int path = FMLP_IFN(gk_plan)(M, N, K, trans_a, trans_b);
+    if (path != GK_PATH_SUP && work != NULL && work_size >= FMLP_IFN(gk_packed_bytes)(M, N, K)) {
         FMLP_IFN(gk_packed)(C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, alpha, beta,
-                            m0, m1, n0, n1, work);
-    } else if (trans_b && !trans_a) {
+                            m0, m1, n0, n1, path == GK_PATH_PACKED, work);
+    } else if (trans_b) {
+        /* NT (TT never comes here: gemm.c sends it to the generic path). */
         FMLP_IFN(gk_sup_dot)(C, ldc, A, lda, B, ldb, K, alpha, beta, m0, m1, n0, n1);
     } else {
-        /* NN and TN; TT never comes here (gemm.c sends it to the generic
-         * path: it is no MLP product). */
         FMLP_IFN(gk_sup_bcast)(C, ldc, A, lda, B, ldb, K, trans_a, alpha, beta, m0, m1, n0, n1);
     }
 }
@@ -419,6 +438,7 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
 #undef GK_NR
 #undef GK_MC
 #undef GK_NC
+#undef GK_SLACK
 #undef GK_TILE_ARGS
 #undef GK_TILE_PASS
 #include "gemm_vec_undef.h"
