@@ -37,6 +37,7 @@
 #include GEMM_VEC_HEADER
 
 #define GK_NR (GK_NV * GV_L)
+#define GK_PF_ROWS 8
 #if FMLP_IS_F32
 #  define GK_MC GK_MC_F32
 #  define GK_NC GK_NC_F32
@@ -76,6 +77,10 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_bcast)(const int rows, const int nv, const int
 #pragma GCC unroll 4
 #endif
     for (int64_t k = 0; k < K; k++) {
+        /* B read in place (not packed) walks one line per row, often a new
+         * page each time, which hardware prefetchers do not follow; a
+         * software prefetch a few rows ahead does (prefetches never fault). */
+        if (!packed) gv_prefetch(B + GK_PF_ROWS * ldb);
         GK_FOR_NV(GK_LOADB, 0)
         GK_FOR_MR(GK_ROW)
         B += ldb;
@@ -404,7 +409,8 @@ static int FMLP_IFN(gk_plan)(int64_t M, int64_t N, int64_t K, int trans_a, int t
 {
     if (M >= GK_PACK_MIN_M) return GK_PATH_PACKED;
     if (!trans_a && trans_b) return GK_PATH_SUP;
-    if (K * N >= GK_PACKB_MIN_KN) return GK_PATH_PACKB;
+    /* A single row tile reads each B strip once: nothing to amortise a copy. */
+    if (M > GK_MR && K * N >= GK_PACKB_MIN_KN) return GK_PATH_PACKB;
     return GK_PATH_SUP;
 }
 
@@ -436,6 +442,7 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
 }
 
 #undef GK_NR
+#undef GK_PF_ROWS
 #undef GK_MC
 #undef GK_NC
 #undef GK_SLACK

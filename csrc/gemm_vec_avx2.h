@@ -40,6 +40,7 @@ static inline double gk_avx2_hsum_pd(__m256d v)
 #  define gv_mask(n) _mm256_loadu_si256((const __m256i *)(gk_avx2_mask32 + 8 - (n)))
 #  define gv_mload(p, m) _mm256_maskload_ps((p), (m))
 #  define gv_mstore(p, m, v) _mm256_maskstore_ps((p), (m), (v))
+#  define gv_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define gv_hsum(v) gk_avx2_hsum_ps(v)
 #else
 #  define GV_T __m256d
@@ -55,5 +56,6 @@ static inline double gk_avx2_hsum_pd(__m256d v)
 #  define gv_mask(n) _mm256_loadu_si256((const __m256i *)(gk_avx2_mask64 + 4 - (n)))
 #  define gv_mload(p, m) _mm256_maskload_pd((p), (m))
 #  define gv_mstore(p, m, v) _mm256_maskstore_pd((p), (m), (v))
+#  define gv_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define gv_hsum(v) gk_avx2_hsum_pd(v)
 #endif

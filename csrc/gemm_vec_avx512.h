@@ -17,6 +17,7 @@
 #  define gv_mask(n) ((__mmask16)((1u << (n)) - 1u))
 #  define gv_mload(p, m) _mm512_maskz_loadu_ps((m), (p))
 #  define gv_mstore(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
+#  define gv_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define gv_hsum(v) _mm512_reduce_add_ps(v)
 #else
 #  define GV_T __m512d
@@ -32,5 +33,6 @@
 #  define gv_mask(n) ((__mmask8)((1u << (n)) - 1u))
 #  define gv_mload(p, m) _mm512_maskz_loadu_pd((m), (p))
 #  define gv_mstore(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
+#  define gv_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define gv_hsum(v) _mm512_reduce_add_pd(v)
 #endif

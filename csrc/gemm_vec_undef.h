@@ -15,3 +15,4 @@
 #undef gv_mload
 #undef gv_mstore
 #undef gv_hsum
+#undef gv_prefetch
