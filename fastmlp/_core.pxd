@@ -172,3 +172,21 @@ cdef extern from "fastmlp.h" nogil:
     void fmlp_adam_update_f64(double *W, double *Mm, double *Vm, const double *G, int64_t n,
                               double lr, double beta1, double beta2, double eps, int64_t t,
                               double l2, double l1)
+
+# Benchmark-only: the FMA peak probe (csrc/gemm_bench.h).
+cdef extern from "gemm_bench.h" nogil:
+    int64_t fmlp_fma_peak_probe(int isa, int64_t iters)
+
+# Test-only: the GEMM sub-block entry a thread pool will split work with
+# (csrc/internal.h); tests check that any split gives identical bits.
+cdef extern from "internal.h" nogil:
+    void fmlp_gemm_range_f32(float *C, int64_t ldc, const float *A, int64_t lda,
+                             const float *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
+                             int trans_a, int trans_b, float alpha, float beta,
+                             int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                             void *work, size_t work_size)
+    void fmlp_gemm_range_f64(double *C, int64_t ldc, const double *A, int64_t lda,
+                             const double *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
+                             int trans_a, int trans_b, double alpha, double beta,
+                             int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                             void *work, size_t work_size)
