@@ -168,7 +168,7 @@ def run_demo(args, out=None):
           f"batch {args.batch_size}, {args.epochs} epochs, {args.dtype}", file=out)
     out.flush()
     seconds = _fit_timed(model, X[train], y[train])
-    engine = type(model._engine).__name__
+    engine = "the C engine" if type(model._engine).__name__ == "Engine" else type(model._engine).__name__
     accuracy = model.score(X[test], y[test])
     correct = int(round(accuracy * len(test)))
     print(f"test accuracy: {accuracy:.4f} ({correct}/{len(test)})", file=out)
@@ -182,7 +182,7 @@ def run_demo(args, out=None):
         ref_accuracy = reference.score(X[test], y[test])
         ratio = ref_seconds / seconds if seconds > 0 else float("inf")
         print(f"NumPy reference engine: {ref_seconds:.3f} s for the same fit (test accuracy "
-              f"{ref_accuracy:.4f}); {engine} is {ratio:.1f}x its speed", file=out)
+              f"{ref_accuracy:.4f}); {engine} is {ratio:.1f}x as fast", file=out)
         if type(reference._engine) is type(model._engine):
             print("(the default engine is the reference engine in this build)", file=out)
     return 0
