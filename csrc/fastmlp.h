@@ -99,6 +99,7 @@ typedef struct {
     int loss;                 /* fmlp_loss */
     void *params;             /* float or double, per the _f32/_f64 call */
     const double *dropout;    /* L-1 rates in [0, 1), or NULL */
+    int n_threads;            /* threads for this network's work; 0: the process default */
 } fmlp_net;
 
 /* Optimizer settings and state; m and v have the length of params. */

@@ -18,9 +18,89 @@ typedef struct {
     FMLP_T *grad;          /* [n_params] */
     FMLP_T *snap;          /* [n_params] finite weights to fall back to */
     FMLP_T *snap_m, *snap_v; /* [n_params] the optimizer moments that go with them */
-    void *gemm_work;
-    size_t gemm_work_size;
+    char *gemm_work;       /* nt slots of gemm_slot bytes, one per thread */
+    size_t gemm_slot;
+    int nt;                /* threads this step may use */
 } FMLP_FN(train_ws);
+
+/* ---- parallel pieces of a step ------------------------------------------------ */
+
+typedef struct {
+    FMLP_T *C;
+    const FMLP_T *A, *B;
+    int64_t ldc, lda, ldb, M, N, K, block;
+    int ta, tb, split_n;
+    FMLP_T alpha, beta;
+    char *work;
+    size_t slot;
+} FMLP_FN(pgemm_job);
+
+static void FMLP_FN(pgemm_task)(void *vjob, int64_t t)
+{
+    const FMLP_FN(pgemm_job) *j = (const FMLP_FN(pgemm_job) *)vjob;
+    const int64_t dim = j->split_n ? j->N : j->M;
+    const int64_t lo = t * j->block, hi = lo + j->block < dim ? lo + j->block : dim;
+    if (lo >= hi) return;
+    const int64_t m0 = j->split_n ? 0 : lo, m1 = j->split_n ? j->M : hi;
+    const int64_t n0 = j->split_n ? lo : 0, n1 = j->split_n ? hi : j->N;
+    FMLP_FN(fmlp_gemm_range)(j->C, j->ldc, j->A, j->lda, j->B, j->ldb, j->M, j->N, j->K, j->ta, j->tb,
+                             j->alpha, j->beta, m0, m1, n0, n1, j->work + (size_t)t * j->slot, j->slot);
+}
+
+/* fmlp_gemm over the step's threads: C is cut along its longer side into one
+ * block per thread (each with its own scratch slot); small products stay on
+ * one thread, where the fork/join would cost more than it saves. */
+static void FMLP_FN(pgemm)(FMLP_FN(train_ws) *ws, FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
+                           const FMLP_T *B, int64_t ldb, int64_t M, int64_t N, int64_t K, int ta, int tb,
+                           FMLP_T alpha, FMLP_T beta)
+{
+    const double flops = 2.0 * (double)M * (double)N * (double)K;
+    const int split_n = N >= M;
+    const int64_t dim = split_n ? N : M;
+    const int64_t align = split_n ? 16 : 6; /* SIMD tile widths: keep tiles whole */
+    int parts = ws->nt;
+    if (flops < 1.5e6 || dim < 2 * align) parts = 1;
+    if (parts <= 1) {
+        FMLP_FN(fmlp_gemm)(C, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta, ws->gemm_work,
+                           ws->gemm_slot);
+        return;
+    }
+    int64_t block = (dim + parts - 1) / parts;
+    block = (block + align - 1) / align * align;
+    FMLP_FN(pgemm_job) job = {C, A, B, ldc, lda, ldb, M, N, K, block, ta, tb, split_n, alpha, beta,
+                              ws->gemm_work, ws->gemm_slot};
+    fmlp_parallel_for(parts, (dim + block - 1) / block, FMLP_FN(pgemm_task), &job);
+}
+
+/* Row-wise passes over [B, N] blocks, split by rows. */
+typedef struct {
+    FMLP_T *out;
+    const FMLP_T *in, *aux;
+    int64_t N;
+    int act;
+    FMLP_T slope;
+} FMLP_FN(rows_job);
+
+static void FMLP_FN(bias_act_rows)(void *v, int64_t lo, int64_t hi)
+{
+    const FMLP_FN(rows_job) *j = (const FMLP_FN(rows_job) *)v;
+    FMLP_FN(fmlp_bias_act_forward)(j->out + lo * j->N, j->in + lo * j->N, j->aux, hi - lo, j->N,
+                                   j->act, j->slope);
+}
+
+static void FMLP_FN(act_backward_rows)(void *v, int64_t lo, int64_t hi)
+{
+    const FMLP_FN(rows_job) *j = (const FMLP_FN(rows_job) *)v;
+    FMLP_FN(fmlp_act_backward)(j->out + lo * j->N, j->out + lo * j->N, j->aux + lo * j->N, hi - lo,
+                               j->N, j->act, j->slope);
+}
+
+static int64_t FMLP_FN(min_rows)(int64_t N)
+{
+    /* About 16K elements per piece: less is not worth waking a thread. */
+    const int64_t r = 16384 / (N > 0 ? N : 1);
+    return r > 0 ? r : 1;
+}
 
 /* Scratch the three GEMMs of a step need at batch B (forward, dX, dW). */
 static size_t FMLP_FN(step_gemm_work)(const fmlp_net *net, int64_t B)
@@ -70,8 +150,9 @@ static size_t FMLP_FN(carve_train)(const fmlp_net *net, int64_t B, void *base, F
     ws->snap = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
     ws->snap_m = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
     ws->snap_v = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
-    ws->gemm_work_size = FMLP_FN(step_gemm_work)(net, B);
-    ws->gemm_work = fmlp_carve(&c, ws->gemm_work_size);
+    ws->nt = fmlp_net_threads(net);
+    ws->gemm_slot = (FMLP_FN(step_gemm_work)(net, B) + 63) / 64 * 64;
+    ws->gemm_work = (char *)fmlp_carve(&c, ws->gemm_slot * (size_t)ws->nt);
     return c.used;
 }
 
@@ -126,11 +207,12 @@ static void FMLP_FN(forward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, 
     for (int64_t l = 0; l < L; l++) {
         const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
         FMLP_T *z = ws->act[l + 1];
-        FMLP_FN(fmlp_gemm)(z, fout, x, ldx, FMLP_FN(weights)(net, l), fin, B, fout, fin, 0, 1,
-                           (FMLP_T)1, (FMLP_T)0, ws->gemm_work, ws->gemm_work_size);
+        FMLP_FN(pgemm)(ws, z, fout, x, ldx, FMLP_FN(weights)(net, l), fin, B, fout, fin, 0, 1,
+                       (FMLP_T)1, (FMLP_T)0);
         if (l < L - 1) {
-            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), B, fout, net->hidden_act,
-                                           (FMLP_T)net->slope);
+            FMLP_FN(rows_job) job = {z, z, FMLP_FN(biases)(net, l), fout, net->hidden_act,
+                                     (FMLP_T)net->slope};
+            fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(fout), FMLP_FN(bias_act_rows), &job);
             if (training && ws->drop[l + 1]) {
                 const double rate = net->dropout[l];
                 const FMLP_T keep_scale = (FMLP_T)(1.0 / (1.0 - rate));
@@ -243,8 +325,8 @@ static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws,
             ldx = fin;
         }
         /* dW_l [fout, fin] = G^T @ x */
-        FMLP_FN(fmlp_gemm)(grad + fmlp_weight_offset(net, l), fin, G, fout, x, ldx, fout, fin, B, 1, 0,
-                           scale, beta_grad, ws->gemm_work, ws->gemm_work_size);
+        FMLP_FN(pgemm)(ws, grad + fmlp_weight_offset(net, l), fin, G, fout, x, ldx, fout, fin, B, 1, 0,
+                       scale, beta_grad);
         FMLP_T *db = grad + fmlp_bias_offset(net, l);
         if (beta_grad == 0 && scale == 1) {
             FMLP_FN(fmlp_colsum)(db, G, B, fout);
@@ -256,14 +338,14 @@ static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws,
         }
         if (l > 0) {
             /* dX [B, fin] = G @ W_l, then through dropout and the activation. */
-            FMLP_FN(fmlp_gemm)(Gnext, fin, G, fout, FMLP_FN(weights)(net, l), fin, B, fin, fout, 0, 0,
-                               (FMLP_T)1, (FMLP_T)0, ws->gemm_work, ws->gemm_work_size);
+            FMLP_FN(pgemm)(ws, Gnext, fin, G, fout, FMLP_FN(weights)(net, l), fin, B, fin, fout, 0, 0,
+                           (FMLP_T)1, (FMLP_T)0);
             if (training && ws->mask[l]) {
                 const FMLP_T *m = ws->mask[l];
                 for (int64_t e = 0; e < B * fin; e++) Gnext[e] *= m[e];
             }
-            FMLP_FN(fmlp_act_backward)(Gnext, Gnext, ws->act[l], B, fin, net->hidden_act,
-                                       (FMLP_T)net->slope);
+            FMLP_FN(rows_job) job = {Gnext, NULL, ws->act[l], fin, net->hidden_act, (FMLP_T)net->slope};
+            fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(fin), FMLP_FN(act_backward_rows), &job);
             FMLP_T *t = G;
             G = Gnext;
             Gnext = t;
@@ -281,31 +363,64 @@ static double FMLP_FN(penalty)(const fmlp_net *net, double alpha, double l1, dou
     return p / sw;
 }
 
-static void FMLP_FN(update)(const fmlp_net *net, fmlp_optim *opt, const FMLP_T *grad, double alpha,
-                            double l1, double sw)
+typedef struct {
+    const fmlp_optim *opt;
+    FMLP_T *p, *m, *v;
+    const FMLP_T *g;
+    FMLP_T l2, l1;
+    int64_t t;
+} FMLP_FN(update_job);
+
+/* The optimizer step on params[lo:hi); elementwise, so any split is exact. */
+static void FMLP_FN(update_range)(void *vjob, int64_t lo, int64_t hi)
 {
-    FMLP_T *p = (FMLP_T *)net->params;
-    FMLP_T *m = (FMLP_T *)opt->m, *v = (FMLP_T *)opt->v;
+    const FMLP_FN(update_job) *j = (const FMLP_FN(update_job) *)vjob;
+    const fmlp_optim *opt = j->opt;
+    const FMLP_T lr = (FMLP_T)opt->lr;
+    const int64_t n = hi - lo;
+    if (opt->solver == FMLP_SOLVER_ADAM)
+        FMLP_FN(fmlp_adam_update)(j->p + lo, j->m + lo, j->v + lo, j->g + lo, n, lr, (FMLP_T)opt->beta1,
+                                  (FMLP_T)opt->beta2, (FMLP_T)opt->eps, j->t, j->l2, j->l1);
+    else if (opt->momentum > 0)
+        FMLP_FN(fmlp_momentum_update)(j->p + lo, j->m + lo, j->g + lo, n, lr, (FMLP_T)opt->momentum,
+                                      opt->nesterov, j->l2, j->l1);
+    else
+        FMLP_FN(fmlp_sgd_update)(j->p + lo, j->g + lo, n, lr, j->l2, j->l1);
+}
+
+static void FMLP_FN(update)(const fmlp_net *net, fmlp_optim *opt, const FMLP_T *grad, double alpha,
+                            double l1, double sw, int nt)
+{
     const int64_t nw = fmlp_n_weights(net), np = fmlp_n_params(net);
     /* Weights carry the penalties; biases (the tail of params) do not. A
      * batch without weight (sw == 0) has a zero gradient, penalties included. */
-    const FMLP_T l2w = sw > 0 ? (FMLP_T)(alpha / sw) : (FMLP_T)0;
-    const FMLP_T l1w = sw > 0 ? (FMLP_T)(l1 / sw) : (FMLP_T)0;
-    const FMLP_T lr = (FMLP_T)opt->lr;
-    if (opt->solver == FMLP_SOLVER_ADAM) {
-        const int64_t t = opt->step + 1;
-        const FMLP_T b1 = (FMLP_T)opt->beta1, b2 = (FMLP_T)opt->beta2, eps = (FMLP_T)opt->eps;
-        FMLP_FN(fmlp_adam_update)(p, m, v, grad, nw, lr, b1, b2, eps, t, l2w, l1w);
-        FMLP_FN(fmlp_adam_update)(p + nw, m + nw, v + nw, grad + nw, np - nw, lr, b1, b2, eps, t, 0, 0);
-    } else if (opt->momentum > 0) {
-        const FMLP_T mu = (FMLP_T)opt->momentum;
-        FMLP_FN(fmlp_momentum_update)(p, m, grad, nw, lr, mu, opt->nesterov, l2w, l1w);
-        FMLP_FN(fmlp_momentum_update)(p + nw, m + nw, grad + nw, np - nw, lr, mu, opt->nesterov, 0, 0);
-    } else {
-        FMLP_FN(fmlp_sgd_update)(p, grad, nw, lr, l2w, l1w);
-        FMLP_FN(fmlp_sgd_update)(p + nw, grad + nw, np - nw, lr, 0, 0);
-    }
+    FMLP_FN(update_job) job = {opt, (FMLP_T *)net->params, (FMLP_T *)opt->m, (FMLP_T *)opt->v, grad,
+                               sw > 0 ? (FMLP_T)(alpha / sw) : (FMLP_T)0,
+                               sw > 0 ? (FMLP_T)(l1 / sw) : (FMLP_T)0, opt->step + 1};
+    fmlp_par_range(nt, nw, 64, 32768, FMLP_FN(update_range), &job);
+    FMLP_FN(update_job) bias_job = job;
+    bias_job.p += nw;
+    bias_job.g += nw;
+    const int has_m = opt->solver == FMLP_SOLVER_ADAM || opt->momentum > 0;
+    if (has_m) bias_job.m += nw;
+    if (opt->solver == FMLP_SOLVER_ADAM) bias_job.v += nw;
+    bias_job.l2 = bias_job.l1 = 0;
+    FMLP_FN(update_range)(&bias_job, 0, np - nw);
     opt->step++;
+}
+
+typedef struct {
+    FMLP_T *dst;
+    const FMLP_T *X;
+    const int64_t *idx;
+    int64_t ldx, n_in;
+} FMLP_FN(gather_job);
+
+static void FMLP_FN(gather_rows)(void *vjob, int64_t lo, int64_t hi)
+{
+    const FMLP_FN(gather_job) *j = (const FMLP_FN(gather_job) *)vjob;
+    for (int64_t i = lo; i < hi; i++)
+        memcpy(j->dst + i * j->n_in, j->X + j->idx[i] * j->ldx, (size_t)j->n_in * sizeof(FMLP_T));
 }
 
 /* Gather batch rows [b0, b0 + B) of the epoch order into the workspace.
@@ -324,8 +439,8 @@ static const FMLP_T *FMLP_FN(gather)(const fmlp_net *net, const fmlp_data *d, co
         in = X + idx[0] * d->ldx;
         *ldin = d->ldx;
     } else {
-        for (int64_t i = 0; i < B; i++)
-            memcpy(ws->xb + i * n_in, X + idx[i] * d->ldx, (size_t)n_in * sizeof(FMLP_T));
+        FMLP_FN(gather_job) job = {ws->xb, X, idx, d->ldx, n_in};
+        fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(n_in), FMLP_FN(gather_rows), &job);
         in = ws->xb;
         *ldin = n_in;
     }
@@ -419,7 +534,7 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
             /* No weight, no information: the step happens with a zero gradient. */
             memset(ws.grad, 0, (size_t)np * sizeof(FMLP_T));
         }
-        FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw);
+        FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw, ws.nt);
         ep->loss_sum += loss * (double)B;
         ep->penalty_sum += pen * (double)B;
         ep->pos += B;

@@ -67,6 +67,7 @@ cdef extern from "fastmlp.h" nogil:
         int loss
         void *params
         const double *dropout
+        int n_threads
 
     ctypedef struct fmlp_optim:
         int solver
@@ -100,6 +101,9 @@ cdef extern from "fastmlp.h" nogil:
         double penalty_sum
         int64_t nonfinite_at
 
+    void fmlp_set_default_threads(int n)
+    int fmlp_get_default_threads()
+    int fmlp_cpu_count()
     void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)
     void fmlp_rng_seed_state(fmlp_rng *rng, uint64_t seed)
     uint64_t fmlp_rng_next_u64(fmlp_rng *rng)

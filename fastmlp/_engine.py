@@ -200,6 +200,7 @@ class Engine:
         self._core = _core.NetCore(self._sizes, codes["act"][hidden_activation], self.slope,
                                    codes["out"][output_activation], codes["loss"][loss],
                                    self.params, self._rates)
+        self._core.n_threads = int(n_threads) if n_threads else 0
         self._solver = None
         self._hyper = {}
         self._moments = {}

@@ -49,6 +49,7 @@ cdef class NetCore:
         self.net.loss = loss
         self.net.params = cnp.PyArray_DATA(params)
         self.net.dropout = <const double *>_ptr(dropout)
+        self.net.n_threads = 0
         self._keep = {"sizes": sizes, "params": params, "dropout": dropout}
         self.opt.solver = FMLP_SOLVER_SGD
         self.opt.m = NULL
@@ -70,6 +71,13 @@ cdef class NetCore:
         self.opt.v = cnp.PyArray_DATA(v)
         self._keep["m"] = m
         self._keep["v"] = v
+
+    property n_threads:
+        """Threads for this network's work; 0 means the process default."""
+        def __get__(self):
+            return self.net.n_threads
+        def __set__(self, int value):
+            self.net.n_threads = value if value > 0 else 0
 
     property learning_rate:
         def __get__(self):
@@ -186,3 +194,16 @@ cdef class NetCore:
             else:
                 st = fmlp_net_loss_grad_f64(&self.net, &loss, <double *>pg, &d, alpha, l1, pw, nw, chunk)
         return st, loss
+
+
+def set_default_threads(int n):
+    """Process-wide thread count for kernels (0: every online CPU)."""
+    fmlp_set_default_threads(n)
+
+
+def get_default_threads():
+    return fmlp_get_default_threads()
+
+
+def cpu_count():
+    return fmlp_cpu_count()
