@@ -137,6 +137,10 @@ typedef struct {
     int64_t nonfinite_at;     /* first sample of the batch that diverged */
 } fmlp_epoch;
 
+/* Flags of fmlp_net_predict. */
+#define FMLP_PREDICT_CHECK_FINITE 1
+#define FMLP_PREDICT_TWO_COLUMNS 2
+
 /* Start an epoch: pos = loss_sum = 0 and, when shuffling, perm = a fresh
  * permutation of 0..n-1 drawn from rng (else the identity). */
 void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n);

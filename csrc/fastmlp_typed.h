@@ -161,6 +161,14 @@ size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows);
 int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
                               int64_t n, void *work, size_t work_size);
 
+/* fmlp_net_forward with options: FMLP_PREDICT_CHECK_FINITE refuses
+ * (FMLP_ERR_NONFINITE, out unspecified) an X holding NaN or infinity, checked
+ * chunk by chunk before it is used; FMLP_PREDICT_TWO_COLUMNS writes a
+ * one-output network's probabilities as out [n, 2] = [1 - p, p]. Uses up to
+ * the network's thread count when the pool is free; otherwise one thread. */
+int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
+                              int64_t n, void *work, size_t work_size, int flags);
+
 /* Loss over all n rows as one batch, and its gradient in params' layout:
  * loss = weighted mean data loss + (0.5 alpha sum W^2 + l1 sum |W|) / sum w.
  * grad may be NULL. OVERWRITES *loss and grad. Works in chunks of rows that

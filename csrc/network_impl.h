@@ -50,26 +50,36 @@ static void FMLP_FN(pgemm_task)(void *vjob, int64_t t)
 /* fmlp_gemm over the step's threads: C is cut along its longer side into one
  * block per thread (each with its own scratch slot); small products stay on
  * one thread, where the fork/join would cost more than it saves. */
-static void FMLP_FN(pgemm)(FMLP_FN(train_ws) *ws, FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
-                           const FMLP_T *B, int64_t ldb, int64_t M, int64_t N, int64_t K, int ta, int tb,
-                           FMLP_T alpha, FMLP_T beta)
+static void FMLP_FN(pgemm_nt)(int nt, char *work, size_t slot, FMLP_T *C, int64_t ldc,
+                              const FMLP_T *A, int64_t lda, const FMLP_T *B, int64_t ldb,
+                              int64_t M, int64_t N, int64_t K, int ta, int tb, FMLP_T alpha, FMLP_T beta)
 {
     const double flops = 2.0 * (double)M * (double)N * (double)K;
+    /* A few rows against big weights is bound by reading B, not by FLOPs:
+     * two cores each stream half of it from their own cache. */
+    const double b_bytes = (double)N * (double)K * sizeof(FMLP_T);
     const int split_n = N >= M;
     const int64_t dim = split_n ? N : M;
     const int64_t align = split_n ? 16 : 6; /* SIMD tile widths: keep tiles whole */
-    int parts = ws->nt;
-    if (flops < 1.5e6 || dim < 2 * align) parts = 1;
+    int parts = nt;
+    if ((flops < 1.5e6 && !(M <= 16 && split_n && b_bytes >= 131072.0)) || dim < 2 * align) parts = 1;
     if (parts <= 1) {
-        FMLP_FN(fmlp_gemm)(C, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta, ws->gemm_work,
-                           ws->gemm_slot);
+        FMLP_FN(fmlp_gemm)(C, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta, work, slot);
         return;
     }
     int64_t block = (dim + parts - 1) / parts;
     block = (block + align - 1) / align * align;
     FMLP_FN(pgemm_job) job = {C, A, B, ldc, lda, ldb, M, N, K, block, ta, tb, split_n, alpha, beta,
-                              ws->gemm_work, ws->gemm_slot};
+                              work, slot};
     fmlp_parallel_for(parts, (dim + block - 1) / block, FMLP_FN(pgemm_task), &job);
+}
+
+static void FMLP_FN(pgemm)(FMLP_FN(train_ws) *ws, FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
+                           const FMLP_T *B, int64_t ldb, int64_t M, int64_t N, int64_t K, int ta, int tb,
+                           FMLP_T alpha, FMLP_T beta)
+{
+    FMLP_FN(pgemm_nt)(ws->nt, ws->gemm_work, ws->gemm_slot, C, ldc, A, lda, B, ldb, M, N, K, ta, tb,
+                      alpha, beta);
 }
 
 /* Row-wise passes over [B, N] blocks, split by rows. */
@@ -189,10 +199,22 @@ static double FMLP_FN(sum_abs)(const FMLP_T *x, int64_t n)
 
 static int FMLP_FN(all_finite)(const FMLP_T *x, int64_t n)
 {
-    /* x - x is 0 for finite x and NaN otherwise; summing keeps this one pass. */
-    FMLP_T acc = 0;
-    for (int64_t i = 0; i < n; i++) acc += x[i] - x[i];
-    return acc == 0;
+    /* Exponent bits all ones <=> inf or NaN. Integer ORs vectorize; a float
+     * reduction would not (its order is part of the result). */
+#if FMLP_IS_F32
+    typedef uint32_t bits_t;
+    const bits_t E = UINT32_C(0x7f800000);
+#else
+    typedef uint64_t bits_t;
+    const bits_t E = UINT64_C(0x7ff0000000000000);
+#endif
+    bits_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        bits_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad |= (bits_t)((u & E) == E);
+    }
+    return bad == 0;
 }
 
 /* Forward through every layer for B rows starting at input `in` (row stride
@@ -558,9 +580,11 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
 
 /* ---- inference ------------------------------------------------------------------- */
 
-size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
+/* Scratch for inference in chunks of `rows`: two ping-pong activation
+ * buffers and one GEMM scratch slot per thread. */
+static size_t FMLP_FN(forward_layout)(const fmlp_net *net, int64_t rows, int nt, size_t *slot,
+                                      int64_t *maxw_out)
 {
-    if (rows < 1) rows = 1;
     int64_t maxw = 1;
     for (int64_t l = 1; l < net->n_layers; l++)
         if (net->sizes[l] > maxw) maxw = net->sizes[l];
@@ -569,53 +593,95 @@ size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
         size_t s = FMLP_FN(fmlp_gemm_work_size)(rows, net->sizes[l + 1], net->sizes[l], 0, 1);
         if (s > gw) gw = s;
     }
+    gw = (gw + 63) / 64 * 64;
+    if (slot) *slot = gw;
+    if (maxw_out) *maxw_out = maxw;
     fmlp_carver c = {NULL, 0};
     fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
     fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
-    fmlp_carve(&c, gw);
+    fmlp_carve(&c, gw * (size_t)nt);
     return c.used;
+}
+
+size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
+{
+    if (net->n_layers < 1 || net->n_layers > FMLP_MAX_LAYERS) return 0;
+    return FMLP_FN(forward_layout)(net, rows < 1 ? 1 : rows, fmlp_net_threads(net), NULL, NULL);
+}
+
+int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
+                              int64_t n, void *work, size_t work_size, int flags)
+{
+    const int64_t L = net->n_layers;
+    if (L < 1 || L > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
+    const int64_t n_in = net->sizes[0], n_out = net->sizes[L];
+    const int two_col = (flags & FMLP_PREDICT_TWO_COLUMNS) && n_out == 1;
+    const int64_t ldo = two_col ? 2 : n_out;
+    int nt = fmlp_net_threads(net);
+    /* The largest chunk (up to 256 rows, keeping buffers in cache) that fits;
+     * with less scratch, fewer threads, then fewer rows. */
+    int64_t rows = n < 256 ? (n < 1 ? 1 : n) : 256;
+    while (nt > 1 && FMLP_FN(forward_layout)(net, rows, nt, NULL, NULL) > work_size) nt--;
+    while (rows > 1 && FMLP_FN(forward_layout)(net, rows, nt, NULL, NULL) > work_size) rows /= 2;
+    size_t slot;
+    int64_t maxw;
+    if (FMLP_FN(forward_layout)(net, rows, nt, &slot, &maxw) > work_size) return FMLP_ERR_ARG;
+    fmlp_carver c = {(char *)work, 0};
+    FMLP_T *h[2];
+    h[0] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
+    h[1] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
+    char *gwork = (char *)fmlp_carve(&c, slot * (size_t)nt);
+
+    for (int64_t r0 = 0; r0 < n; r0 += rows) {
+        const int64_t R = (n - r0) < rows ? (n - r0) : rows;
+        const FMLP_T *x = X + r0 * ldx;
+        if (flags & FMLP_PREDICT_CHECK_FINITE) {
+            for (int64_t i = 0; i < R; i++)
+                if (!FMLP_FN(all_finite)(x + i * ldx, n_in)) return FMLP_ERR_NONFINITE;
+        }
+        int64_t ld = ldx;
+        for (int64_t l = 0; l < L; l++) {
+            const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
+            FMLP_T *z = (l == L - 1) ? out + r0 * ldo : h[l & 1];
+            const int64_t ldz = (l == L - 1) ? ldo : fout;
+            FMLP_FN(pgemm_nt)(nt, gwork, slot, z, ldz, x, ld, FMLP_FN(weights)(net, l), fin, R, fout, fin,
+                              0, 1, (FMLP_T)1, (FMLP_T)0);
+            if (l < L - 1) {
+                FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, net->hidden_act,
+                                               (FMLP_T)net->slope);
+            } else if (two_col) {
+                /* Binary probabilities [1 - p, p]: p lands in column 0 first. */
+                const FMLP_T b = FMLP_FN(biases)(net, l)[0];
+                for (int64_t i = 0; i < R; i++) z[i * 2 + 1] = z[i * 2] + b;
+            } else {
+                FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, FMLP_ACT_IDENTITY,
+                                               (FMLP_T)0);
+            }
+            x = z;
+            ld = ldz;
+        }
+        FMLP_T *o = out + r0 * ldo;
+        if (two_col) {
+            for (int64_t i = 0; i < R; i++) {
+                FMLP_T p;
+                FMLP_FN(fmlp_bias_act_forward)(&p, o + i * 2 + 1, NULL, 1, 1,
+                                               net->out_act == FMLP_OUT_LOGISTIC ? FMLP_ACT_SIGMOID
+                                                                                 : FMLP_ACT_IDENTITY,
+                                               (FMLP_T)0);
+                o[i * 2] = (FMLP_T)1 - p;
+                o[i * 2 + 1] = p;
+            }
+        } else {
+            FMLP_FN(output_activation)(net, o, R);
+        }
+    }
+    return FMLP_OK;
 }
 
 int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
                               int64_t n, void *work, size_t work_size)
 {
-    const int64_t L = net->n_layers, n_out = net->sizes[L];
-    if (L < 1 || L > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
-    /* The largest chunk (up to 256 rows, keeping buffers in cache) that fits. */
-    int64_t rows = n < 256 ? (n < 1 ? 1 : n) : 256;
-    while (rows > 1 && FMLP_FN(fmlp_forward_work_size)(net, rows) > work_size) rows /= 2;
-    if (FMLP_FN(fmlp_forward_work_size)(net, rows) > work_size) return FMLP_ERR_ARG;
-    int64_t maxw = 1;
-    for (int64_t l = 1; l < L; l++)
-        if (net->sizes[l] > maxw) maxw = net->sizes[l];
-    size_t gw = 0;
-    for (int64_t l = 0; l < L; l++) {
-        size_t s = FMLP_FN(fmlp_gemm_work_size)(rows, net->sizes[l + 1], net->sizes[l], 0, 1);
-        if (s > gw) gw = s;
-    }
-    fmlp_carver c = {(char *)work, 0};
-    FMLP_T *h[2];
-    h[0] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
-    h[1] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
-    void *gwork = fmlp_carve(&c, gw);
-
-    for (int64_t r0 = 0; r0 < n; r0 += rows) {
-        const int64_t R = (n - r0) < rows ? (n - r0) : rows;
-        const FMLP_T *x = X + r0 * ldx;
-        int64_t ld = ldx;
-        for (int64_t l = 0; l < L; l++) {
-            const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
-            FMLP_T *z = (l == L - 1) ? out + r0 * n_out : h[l & 1];
-            FMLP_FN(fmlp_gemm)(z, fout, x, ld, FMLP_FN(weights)(net, l), fin, R, fout, fin, 0, 1,
-                               (FMLP_T)1, (FMLP_T)0, gwork, gw);
-            const int act = (l == L - 1) ? FMLP_ACT_IDENTITY : net->hidden_act;
-            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, act, (FMLP_T)net->slope);
-            x = z;
-            ld = fout;
-        }
-        FMLP_FN(output_activation)(net, out + r0 * n_out, R);
-    }
-    return FMLP_OK;
+    return FMLP_FN(fmlp_net_predict)(net, out, X, ldx, n, work, work_size, 0);
 }
 
 /* ---- full-batch loss and gradient --------------------------------------------------- */

@@ -124,7 +124,11 @@ static void pool_atfork_child(void)
 
 static void pool_register_atfork(void) { pthread_atfork(NULL, NULL, pool_atfork_child); }
 
-static int online_cpus(void)
+/* Counted once: sysconf reads /sys and sched_getaffinity is a system call,
+ * far too slow for every kernel call of a microsecond predict. */
+static atomic_int g_cpus = 0;
+
+static int count_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 #ifdef CPU_COUNT
@@ -137,6 +141,16 @@ static int online_cpus(void)
     if (n < 1) n = 1;
     if (n > POOL_MAX_WORKERS + 1) n = POOL_MAX_WORKERS + 1;
     return (int)n;
+}
+
+static int online_cpus(void)
+{
+    int n = atomic_load_explicit(&g_cpus, memory_order_relaxed);
+    if (n == 0) {
+        n = count_cpus();
+        atomic_store_explicit(&g_cpus, n, memory_order_relaxed);
+    }
+    return n;
 }
 
 int fmlp_cpu_count(void) { return online_cpus(); }

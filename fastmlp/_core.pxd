@@ -120,6 +120,12 @@ cdef extern from "fastmlp.h" nogil:
                              int64_t n, void *work, size_t work_size)
     int fmlp_net_forward_f64(const fmlp_net *net, double *out, const double *X, int64_t ldx,
                              int64_t n, void *work, size_t work_size)
+    int FMLP_PREDICT_CHECK_FINITE
+    int FMLP_PREDICT_TWO_COLUMNS
+    int fmlp_net_predict_f32(const fmlp_net *net, float *out, const float *X, int64_t ldx,
+                             int64_t n, void *work, size_t work_size, int flags)
+    int fmlp_net_predict_f64(const fmlp_net *net, double *out, const double *X, int64_t ldx,
+                             int64_t n, void *work, size_t work_size, int flags)
     int fmlp_net_loss_grad_f32(const fmlp_net *net, double *loss, float *grad, const fmlp_data *data,
                                double alpha, double l1, void *work, size_t work_size, int64_t chunk)
     int fmlp_net_loss_grad_f64(const fmlp_net *net, double *loss, double *grad, const fmlp_data *data,

@@ -4,6 +4,12 @@
 # exceptions. It validates nothing a user could get wrong (fastmlp/_engine.py
 # and the estimators do).
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.ref cimport PyObject
+
+# Inference scratch up to this size lives on the C stack: serving one row
+# allocates nothing but its output.
+DEF SERVE_STACK_BYTES = 65536
 
 ENGINE_CODES = {
     "act": {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4},
@@ -162,6 +168,57 @@ cdef class NetCore:
             PyErr_CheckSignals()
         return st, ep.loss_sum, ep.penalty_sum, ep.nonfinite_at
 
+    def serve(self, object X, bint two_columns):
+        """The serving path: output activations for a plain, C-contiguous 2-D
+        array of the network's dtype and width, validated and computed in one
+        GIL-free C call. Returns None for anything else (or for NaN/inf in X),
+        and the caller then takes its validating path, which explains. With
+        two_columns a one-output network returns [1 - p, p]."""
+        if type(X) is not np.ndarray:
+            return None
+        cdef cnp.ndarray x = <cnp.ndarray>X
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        if (cnp.PyArray_NDIM(x) != 2 or cnp.PyArray_TYPE(x) != typenum
+                or not cnp.PyArray_ISCARRAY_RO(x) or x.shape[1] != self.net.sizes[0]
+                or x.shape[0] == 0):
+            return None
+        cdef int64_t n = x.shape[0]
+        cdef int64_t n_out = self.net.sizes[self.net.n_layers]
+        cdef int flags = FMLP_PREDICT_CHECK_FINITE
+        if two_columns and n_out == 1:
+            flags |= FMLP_PREDICT_TWO_COLUMNS
+            n_out = 2
+        cdef cnp.npy_intp dims[2]
+        dims[0] = n
+        dims[1] = n_out
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, typenum, 0)
+        cdef int64_t rows = n if n < 256 else 256
+        cdef size_t need = (fmlp_forward_work_size_f32(&self.net, rows) if self.f32
+                            else fmlp_forward_work_size_f64(&self.net, rows))
+        cdef char stack[SERVE_STACK_BYTES]
+        cdef void *pw = <void *>stack
+        cdef size_t nw = SERVE_STACK_BYTES
+        cdef cnp.ndarray heap
+        if need > nw:
+            heap = np.empty(need, dtype=np.uint8)
+            pw = cnp.PyArray_DATA(heap)
+            nw = need
+        cdef const void *px = cnp.PyArray_DATA(x)
+        cdef void *po = cnp.PyArray_DATA(out)
+        cdef int st
+        with nogil:
+            if self.f32:
+                st = fmlp_net_predict_f32(&self.net, <float *>po, <const float *>px, x.shape[1], n,
+                                          pw, nw, flags)
+            else:
+                st = fmlp_net_predict_f64(&self.net, <double *>po, <const double *>px, x.shape[1], n,
+                                          pw, nw, flags)
+        if st == FMLP_ERR_NONFINITE:
+            return None
+        if st != FMLP_OK:
+            raise EngineStatusError(f"predict failed with status {st}")
+        return out
+
     def forward(self, cnp.ndarray X, cnp.ndarray out, cnp.ndarray work):
         cdef const void *px = cnp.PyArray_DATA(X)
         cdef void *po = cnp.PyArray_DATA(out)
@@ -207,3 +264,14 @@ def get_default_threads():
 
 def cpu_count():
     return fmlp_cpu_count()
+
+
+def same_items(list a, list b):
+    """True when two lists hold the very same objects (identity, in order)."""
+    cdef Py_ssize_t n = PyList_GET_SIZE(a), i
+    if PyList_GET_SIZE(b) != n:
+        return False
+    for i in range(n):
+        if PyList_GET_ITEM(a, i) != PyList_GET_ITEM(b, i):
+            return False
+    return True

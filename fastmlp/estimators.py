@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from . import _core
 from . import _validation as V
 from ._compat import (HAVE_SKLEARN, BaseEstimator, ClassifierMixin, ConvergenceWarning,
                       DataConversionWarning, NotFittedError, RegressorMixin)
@@ -308,6 +309,7 @@ class _BaseMLP(BaseEstimator):
         self.coefs_ = [eng.weights(i).T for i in range(n)]
         self.intercepts_ = [eng.biases(i) for i in range(n)]
         self._views = (list(self.coefs_), list(self.intercepts_))
+        eng.__dict__.pop("_serve", None)  # the serving decision is remade after every fit
 
     def _sync_params(self):
         """Copy user-assigned coefs_/intercepts_ into the engine (they are views otherwise)."""
@@ -998,6 +1000,37 @@ class _BaseMLP(BaseEstimator):
         self._sync_params()
         return self._engine.forward(Xc)
 
+    def _fast_outputs(self, X, two_columns):
+        """The serving path: outputs for a plain C-contiguous array of the
+        model's dtype and width, checked and computed in one C call, or None
+        (then the validating path runs and explains any problem). Only for
+        models whose outputs need no further Python work."""
+        eng = self.__dict__.get("_engine")
+        if eng is None or type(X) is not np.ndarray:
+            return None
+        # Decided once per fitted engine and kept there: predict must not
+        # change the estimator's own __dict__.
+        serve = eng.__dict__.get("_serve")
+        if serve is None:
+            serve = eng._serve = self._serving_function()
+        if serve is False:
+            return None
+        coef_views, bias_views = self._views
+        if not (_core.same_items(self.coefs_, coef_views)
+                and _core.same_items(self.intercepts_, bias_views)):
+            return None  # user-assigned weights: the validating path syncs them
+        return serve(X, two_columns)
+
+    def _serving_function(self):
+        spec = self.__dict__.get("_spec")
+        if (spec is None or spec["task"] != "classification"
+                or spec["kind"] not in ("index", "binary")
+                or spec["output"] not in ("softmax", "logistic")
+                or self.__dict__.get("feature_names_in_") is not None
+                or not isinstance(getattr(self._engine, "_core", None), _core.NetCore)):
+            return False
+        return self._engine._core.serve
+
     def _predict_labels(self, out):
         kind = self._spec["kind"]
         if kind in ("index", "onehot"):
@@ -1266,10 +1299,14 @@ class MLPClassifier(ClassifierMixin, _ClassWeightMixin, _BaseMLP):
 
     def predict(self, X):
         """Predicted labels (a 0/1 indicator matrix for multilabel models)."""
-        return self._predict_labels(self._outputs(X))
+        out = self._fast_outputs(X, False)
+        return self._predict_labels(out if out is not None else self._outputs(X))
 
     def predict_proba(self, X):
         """Class probabilities in the order of classes_ (two columns for binary)."""
+        out = self._fast_outputs(X, True)
+        if out is not None:
+            return out
         return self._proba_from_outputs(self._outputs(X))
 
     def predict_log_proba(self, X):
