@@ -1,6 +1,6 @@
 """ONNX export: the exported graph, run in onnxruntime, reproduces predict / predict_proba.
 It does not test onnxruntime itself; without onnx or onnxruntime the export tests skip."""
-import importlib.util
+import importlib
 import io
 import sys
 import warnings
@@ -11,8 +11,17 @@ import pytest
 import fastmlp
 from fastmlp import MLP, MLPClassifier, MLPRegressor, NotFittedError
 
-HAVE_ONNX = importlib.util.find_spec("onnx") is not None
-HAVE_ORT = importlib.util.find_spec("onnxruntime") is not None
+
+def importable(name):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+HAVE_ONNX = importable("onnx")
+HAVE_ORT = importable("onnxruntime")
 needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="onnx is not installed "
                                 "(pip install fastmlp[onnx])")
 needs_ort = pytest.mark.skipif(not (HAVE_ONNX and HAVE_ORT),
