@@ -1059,6 +1059,16 @@ class _BaseMLP(BaseEstimator):
                                  f"{type(self).__name__}: {why}")
         return True
 
+    # ---- ONNX export (fastmlp/_onnx.py builds the graph) ------------------------------
+    def to_onnx(self, path=None, *, opset=None, name=None):
+        """This fitted model as an ONNX graph (``onnx.ModelProto``), written to ``path`` if given.
+
+        Outputs ``label`` and ``probabilities`` for classifiers, ``predictions``
+        for regressors; see :func:`fastmlp.to_onnx`. Needs ``pip install fastmlp[onnx]``.
+        """
+        from ._onnx import to_onnx
+        return to_onnx(self, path, opset=opset, name=name)
+
     # ---- pickle ------------------------------------------------------------------------
     _RUNTIME = ("_engine", "coefs_", "intercepts_", "_views")
 
