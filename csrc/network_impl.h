@@ -217,20 +217,66 @@ static int FMLP_FN(all_finite)(const FMLP_T *x, int64_t n)
     return bad == 0;
 }
 
-/* Forward through every layer for B rows starting at input `in` (row stride
- * ldin). Training applies dropout; inference does not. The last layer's
- * pre-activation (logits) is left in act[L]. */
-static void FMLP_FN(forward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_T *in,
-                                    int64_t ldin, int64_t B, int training, const fmlp_optim *opt)
+/* A batch's input rows: dense (x, row stride ldx) or, when indptr is not
+ * NULL, CSR rows read in place (rows[i] is the i-th row used; NULL means
+ * 0..B-1 of indptr). */
+typedef struct {
+    const FMLP_T *x;
+    int64_t ldx;
+    const int64_t *rows, *indptr, *indices;
+    const FMLP_T *values;
+} FMLP_FN(input);
+
+/* z [B, sizes[1]] = input @ W_0^T, in W_0's stored layout. OVERWRITES z. */
+static void FMLP_FN(layer0_forward)(const fmlp_net *net, int nt, char *gwork, size_t slot, FMLP_T *z,
+                                    const FMLP_FN(input) *in, int64_t B)
+{
+    const int64_t fin = net->sizes[0], fout = net->sizes[1];
+    const FMLP_T *W = FMLP_FN(weights)(net, 0);
+    const int t = net->w0_transposed;
+    if (in->indptr)
+        FMLP_FN(fmlp_csr_matmul)(z, fout, in->rows, in->indptr, in->indices, in->values, B, W,
+                                 t ? fout : fin, fout, !t, (FMLP_T)0, nt);
+    else
+        FMLP_FN(pgemm_nt)(nt, gwork, slot, z, fout, in->x, in->ldx, W, t ? fout : fin, B, fout, fin, 0, !t,
+                          (FMLP_T)1, (FMLP_T)0);
+}
+
+/* grad of W_0 (stored layout) = scale * G^T @ input, OVERWRITTEN (beta 0) or
+ * ACCUMULATED (beta 1). Sparse input touches only its non-zero columns. */
+static void FMLP_FN(layer0_grad)(const fmlp_net *net, FMLP_FN(train_ws) *ws, FMLP_T *g0, const FMLP_T *G,
+                                 const FMLP_FN(input) *in, int64_t B, FMLP_T scale, FMLP_T beta)
+{
+    const int64_t fin = net->sizes[0], fout = net->sizes[1];
+    const int t = net->w0_transposed;
+    if (in->indptr) {
+        if (beta == 0) memset(g0, 0, (size_t)(fin * fout) * sizeof(FMLP_T));
+        FMLP_FN(fmlp_csr_t_matmul_acc)(g0, t ? fout : fin, in->rows, in->indptr, in->indices, in->values,
+                                       B, G, fout, fout, !t, scale, ws->nt);
+    } else if (t) {
+        FMLP_FN(pgemm)(ws, g0, fout, in->x, in->ldx, G, fout, fin, fout, B, 1, 0, scale, beta);
+    } else {
+        FMLP_FN(pgemm)(ws, g0, fin, G, fout, in->x, in->ldx, fout, fin, B, 1, 0, scale, beta);
+    }
+}
+
+/* Forward through every layer for the B rows of `in`. Training applies
+ * dropout; inference does not. The last layer's pre-activation (logits) is
+ * left in act[L]. */
+static void FMLP_FN(forward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_FN(input) *in,
+                                    int64_t B, int training, const fmlp_optim *opt)
 {
     const int64_t L = net->n_layers;
-    const FMLP_T *x = in;
-    int64_t ldx = ldin;
+    const FMLP_T *x = NULL;
+    int64_t ldx = 0;
     for (int64_t l = 0; l < L; l++) {
         const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
         FMLP_T *z = ws->act[l + 1];
-        FMLP_FN(pgemm)(ws, z, fout, x, ldx, FMLP_FN(weights)(net, l), fin, B, fout, fin, 0, 1,
-                       (FMLP_T)1, (FMLP_T)0);
+        if (l == 0)
+            FMLP_FN(layer0_forward)(net, ws->nt, ws->gemm_work, ws->gemm_slot, z, in, B);
+        else
+            FMLP_FN(pgemm)(ws, z, fout, x, ldx, FMLP_FN(weights)(net, l), fin, B, fout, fin, 0, 1,
+                           (FMLP_T)1, (FMLP_T)0);
         if (l < L - 1) {
             FMLP_FN(rows_job) job = {z, z, FMLP_FN(biases)(net, l), fout, net->hidden_act,
                                      (FMLP_T)net->slope};
@@ -329,26 +375,22 @@ static int FMLP_FN(loss_and_delta)(const fmlp_net *net, FMLP_FN(train_ws) *ws, c
  * gradients are written to grad (OVERWRITTEN for this batch, beta_grad == 0)
  * or added to it (beta_grad == 1, used by chunked full-batch gradients);
  * scale multiplies this batch's contribution. */
-static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_T *in,
-                                     int64_t ldin, int64_t B, int training, FMLP_T *grad,
-                                     FMLP_T scale, FMLP_T beta_grad)
+static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_FN(input) *in,
+                                     int64_t B, int training, FMLP_T *grad, FMLP_T scale,
+                                     FMLP_T beta_grad)
 {
     const int64_t L = net->n_layers;
     FMLP_T *G = ws->g0, *Gnext = ws->g1;
     for (int64_t l = L - 1; l >= 0; l--) {
         const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
-        const FMLP_T *x;
-        int64_t ldx;
         if (l == 0) {
-            x = in;
-            ldx = ldin;
+            FMLP_FN(layer0_grad)(net, ws, grad + fmlp_weight_offset(net, 0), G, in, B, scale, beta_grad);
         } else {
-            x = (training && ws->drop[l]) ? ws->drop[l] : ws->act[l];
-            ldx = fin;
+            /* dW_l [fout, fin] = G^T @ x */
+            const FMLP_T *x = (training && ws->drop[l]) ? ws->drop[l] : ws->act[l];
+            FMLP_FN(pgemm)(ws, grad + fmlp_weight_offset(net, l), fin, G, fout, x, fin, fout, fin, B, 1,
+                           0, scale, beta_grad);
         }
-        /* dW_l [fout, fin] = G^T @ x */
-        FMLP_FN(pgemm)(ws, grad + fmlp_weight_offset(net, l), fin, G, fout, x, ldx, fout, fin, B, 1, 0,
-                       scale, beta_grad);
         FMLP_T *db = grad + fmlp_bias_offset(net, l);
         if (beta_grad == 0 && scale == 1) {
             FMLP_FN(fmlp_colsum)(db, G, B, fout);
@@ -445,26 +487,32 @@ static void FMLP_FN(gather_rows)(void *vjob, int64_t lo, int64_t hi)
         memcpy(j->dst + i * j->n_in, j->X + j->idx[i] * j->ldx, (size_t)j->n_in * sizeof(FMLP_T));
 }
 
-/* Gather batch rows [b0, b0 + B) of the epoch order into the workspace.
- * Returns the input pointer and row stride to use: X itself when the rows
- * are contiguous in X (no shuffle), so no copy is made. */
-static const FMLP_T *FMLP_FN(gather)(const fmlp_net *net, const fmlp_data *d, const fmlp_epoch *ep,
-                                     FMLP_FN(train_ws) *ws, int64_t b0, int64_t B, int64_t *ldin,
-                                     const int64_t **labels, const FMLP_T **Y, const FMLP_T **w)
+/* Gather batch rows [b0, b0 + B) of the epoch order: dense rows are copied
+ * into the workspace, except when they are contiguous in X (no shuffle) and
+ * are read in place; CSR rows are always read in place through the order.
+ * Targets and weights are gathered alike. */
+static void FMLP_FN(gather)(const fmlp_net *net, const fmlp_data *d, const fmlp_epoch *ep,
+                            FMLP_FN(train_ws) *ws, int64_t b0, int64_t B, FMLP_FN(input) *in,
+                            const int64_t **labels, const FMLP_T **Y, const FMLP_T **w)
 {
     const int64_t n_in = net->sizes[0], n_out = net->sizes[net->n_layers];
     const FMLP_T *X = (const FMLP_T *)d->X;
     const int64_t *idx = ep->perm + b0;
     const int contiguous = !ep->shuffle;
-    const FMLP_T *in;
-    if (contiguous) {
-        in = X + idx[0] * d->ldx;
-        *ldin = d->ldx;
+    memset(in, 0, sizeof *in);
+    if (d->indptr) {
+        in->rows = idx;
+        in->indptr = d->indptr;
+        in->indices = d->indices;
+        in->values = X;
+    } else if (contiguous) {
+        in->x = X + idx[0] * d->ldx;
+        in->ldx = d->ldx;
     } else {
         FMLP_FN(gather_job) job = {ws->xb, X, idx, d->ldx, n_in};
         fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(n_in), FMLP_FN(gather_rows), &job);
-        in = ws->xb;
-        *ldin = n_in;
+        in->x = ws->xb;
+        in->ldx = n_in;
     }
     *labels = NULL;
     *Y = NULL;
@@ -494,6 +542,21 @@ static const FMLP_T *FMLP_FN(gather)(const fmlp_net *net, const fmlp_data *d, co
             for (int64_t i = 0; i < B; i++) ws->wb[i] = wall[idx[i]];
             *w = ws->wb;
         }
+    }
+}
+
+/* The input struct for rows [r0, r0 + R) of all of d, in order. */
+static FMLP_FN(input) FMLP_FN(input_rows)(const fmlp_data *d, int64_t r0)
+{
+    FMLP_FN(input) in;
+    memset(&in, 0, sizeof in);
+    if (d->indptr) {
+        in.indptr = d->indptr + r0;
+        in.indices = d->indices;
+        in.values = (const FMLP_T *)d->X;
+    } else {
+        in.x = (const FMLP_T *)d->X + r0 * d->ldx;
+        in.ldx = d->ldx;
     }
     return in;
 }
@@ -534,14 +597,14 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
     while (ep->pos < n) {
         const int64_t b0 = ep->pos;
         const int64_t B = (n - b0) < Bmax ? (n - b0) : Bmax;
-        int64_t ldin;
+        FMLP_FN(input) in;
         const int64_t *labels;
         const FMLP_T *Y, *w;
-        const FMLP_T *in = FMLP_FN(gather)(net, d, ep, &ws, b0, B, &ldin, &labels, &Y, &w);
+        FMLP_FN(gather)(net, d, ep, &ws, b0, B, &in, &labels, &Y, &w);
         const double sw = FMLP_FN(weight_sum)(w, B);
         double loss = 0, pen = 0;
         if (sw > 0) {
-            FMLP_FN(forward_layers)(net, &ws, in, ldin, B, 1, opt);
+            FMLP_FN(forward_layers)(net, &ws, &in, B, 1, opt);
             int st = FMLP_FN(loss_and_delta)(net, &ws, labels, Y, w, B, &loss, ws.g0);
             if (st != FMLP_OK) return st;
             pen = FMLP_FN(penalty)(net, ep->alpha, ep->l1, sw);
@@ -551,7 +614,7 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
                 status = FMLP_ERR_NONFINITE;
                 break;
             }
-            FMLP_FN(backward_layers)(net, &ws, in, ldin, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);
+            FMLP_FN(backward_layers)(net, &ws, &in, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);
         } else {
             /* No weight, no information: the step happens with a zero gradient. */
             memset(ws.grad, 0, (size_t)np * sizeof(FMLP_T));
@@ -609,9 +672,10 @@ size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
     return FMLP_FN(forward_layout)(net, rows < 1 ? 1 : rows, fmlp_net_threads(net), NULL, NULL);
 }
 
-int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
-                              int64_t n, void *work, size_t work_size, int flags)
+static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_data *d, void *work,
+                                 size_t work_size, int flags)
 {
+    const int64_t n = d->n;
     const int64_t L = net->n_layers;
     if (L < 1 || L > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
     const int64_t n_in = net->sizes[0], n_out = net->sizes[L];
@@ -634,18 +698,32 @@ int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X,
 
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
         const int64_t R = (n - r0) < rows ? (n - r0) : rows;
-        const FMLP_T *x = X + r0 * ldx;
+        const FMLP_FN(input) in = FMLP_FN(input_rows)(d, r0);
         if (flags & FMLP_PREDICT_CHECK_FINITE) {
-            for (int64_t i = 0; i < R; i++)
-                if (!FMLP_FN(all_finite)(x + i * ldx, n_in)) return FMLP_ERR_NONFINITE;
+            if (in.indptr) {
+                if (!FMLP_FN(all_finite)(in.values + in.indptr[0], in.indptr[R] - in.indptr[0]))
+                    return FMLP_ERR_NONFINITE;
+            } else {
+                for (int64_t i = 0; i < R; i++)
+                    if (!FMLP_FN(all_finite)(in.x + i * in.ldx, n_in)) return FMLP_ERR_NONFINITE;
+            }
         }
-        int64_t ld = ldx;
+        const FMLP_T *x = NULL;
+        int64_t ld = 0;
         for (int64_t l = 0; l < L; l++) {
             const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
             FMLP_T *z = (l == L - 1) ? out + r0 * ldo : h[l & 1];
             const int64_t ldz = (l == L - 1) ? ldo : fout;
-            FMLP_FN(pgemm_nt)(nt, gwork, slot, z, ldz, x, ld, FMLP_FN(weights)(net, l), fin, R, fout, fin,
-                              0, 1, (FMLP_T)1, (FMLP_T)0);
+            if (l == 0 && ldz == fout) {
+                FMLP_FN(layer0_forward)(net, nt, gwork, slot, z, &in, R);
+            } else if (l == 0) {
+                /* One-layer binary net writing into the two-column output. */
+                FMLP_FN(layer0_forward)(net, nt, gwork, slot, h[0], &in, R);
+                for (int64_t i = 0; i < R; i++) z[i * ldz] = h[0][i];
+            } else {
+                FMLP_FN(pgemm_nt)(nt, gwork, slot, z, ldz, x, ld, FMLP_FN(weights)(net, l), fin, R, fout,
+                                  fin, 0, 1, (FMLP_T)1, (FMLP_T)0);
+            }
             if (l < L - 1) {
                 FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, net->hidden_act,
                                                (FMLP_T)net->slope);
@@ -678,6 +756,30 @@ int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X,
     return FMLP_OK;
 }
 
+int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
+                              int64_t n, void *work, size_t work_size, int flags)
+{
+    fmlp_data d;
+    memset(&d, 0, sizeof d);
+    d.X = X;
+    d.ldx = ldx;
+    d.n = n;
+    return FMLP_FN(predict_data)(net, out, &d, work, work_size, flags);
+}
+
+int FMLP_FN(fmlp_net_predict_csr)(const fmlp_net *net, FMLP_T *out, const int64_t *indptr,
+                                  const int64_t *indices, const FMLP_T *values, int64_t n,
+                                  void *work, size_t work_size, int flags)
+{
+    fmlp_data d;
+    memset(&d, 0, sizeof d);
+    d.X = values;
+    d.indptr = indptr;
+    d.indices = indices;
+    d.n = n;
+    return FMLP_FN(predict_data)(net, out, &d, work, work_size, flags);
+}
+
 int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
                               int64_t n, void *work, size_t work_size)
 {
@@ -697,7 +799,7 @@ int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *g
     FMLP_FN(train_ws) ws;
     FMLP_FN(carve_train)(net, chunk, work, &ws);
     const int64_t n_out = net->sizes[net->n_layers];
-    const FMLP_T *X = (const FMLP_T *)d->X, *Yall = (const FMLP_T *)d->Y, *wall = (const FMLP_T *)d->w;
+    const FMLP_T *Yall = (const FMLP_T *)d->Y, *wall = (const FMLP_T *)d->w;
 
     const double sw_total = FMLP_FN(weight_sum)(wall, n);
     if (!(sw_total > 0)) {
@@ -713,7 +815,8 @@ int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *g
         const FMLP_T *w = wall ? wall + r0 : NULL;
         const double sw = FMLP_FN(weight_sum)(w, B);
         if (sw <= 0) continue;
-        FMLP_FN(forward_layers)(net, &ws, X + r0 * d->ldx, d->ldx, B, 0, NULL);
+        const FMLP_FN(input) in = FMLP_FN(input_rows)(d, r0);
+        FMLP_FN(forward_layers)(net, &ws, &in, B, 0, NULL);
         double chunk_loss = 0;
         int st = FMLP_FN(loss_and_delta)(net, &ws, d->labels ? d->labels + r0 : NULL,
                                          Yall ? Yall + r0 * n_out : NULL, w, B, &chunk_loss,
@@ -723,7 +826,7 @@ int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *g
         const double share = sw / sw_total;
         loss += chunk_loss * share;
         if (grad) {
-            FMLP_FN(backward_layers)(net, &ws, X + r0 * d->ldx, d->ldx, B, 0, grad, (FMLP_T)share,
+            FMLP_FN(backward_layers)(net, &ws, &in, B, 0, grad, (FMLP_T)share,
                                      first ? (FMLP_T)0 : (FMLP_T)1);
             first = 0;
         }

@@ -250,3 +250,39 @@ void fmlp_parallel_for(int n_threads, int64_t n_tasks, fmlp_task_fn fn, void *ct
     }
     pthread_mutex_unlock(&p->busy);
 }
+
+/* ---- ranges ------------------------------------------------------------------------ */
+
+/* Run fn(ctx, lo, hi) over [0, n) in up to `threads` contiguous pieces whose
+ * boundaries are multiples of `align`; pieces smaller than min_piece are not
+ * worth a thread. */
+typedef struct {
+    fmlp_range_fn fn;
+    void *ctx;
+    int64_t n, piece;
+} fmlp_range_job;
+
+static void fmlp_range_task(void *vjob, int64_t t)
+{
+    const fmlp_range_job *job = (const fmlp_range_job *)vjob;
+    const int64_t lo = t * job->piece;
+    const int64_t hi = lo + job->piece < job->n ? lo + job->piece : job->n;
+    if (lo < hi) job->fn(job->ctx, lo, hi);
+}
+
+void fmlp_par_range(int threads, int64_t n, int64_t align, int64_t min_piece,
+                           fmlp_range_fn fn, void *ctx)
+{
+    if (n <= 0) return;
+    int64_t parts = threads;
+    if (parts > 1 && n / parts < min_piece) parts = n / min_piece;
+    if (parts <= 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    int64_t piece = (n + parts - 1) / parts;
+    piece = (piece + align - 1) / align * align;
+    fmlp_range_job job = {fn, ctx, n, piece};
+    fmlp_parallel_for((int)parts, (n + piece - 1) / piece, fmlp_range_task, &job);
+}
+

@@ -33,7 +33,7 @@ from . import _core
 from . import _validation as V
 from ._compat import (HAVE_SKLEARN, BaseEstimator, ClassifierMixin, ConvergenceWarning,
                       DataConversionWarning, NotFittedError, RegressorMixin)
-from ._engine import NonFiniteLossError, make_engine
+from ._engine import CSR, NonFiniteLossError, make_engine
 
 __all__ = ["MLP", "MLPClassifier", "MLPRegressor"]
 
@@ -636,6 +636,10 @@ class _BaseMLP(BaseEstimator):
         config = dict(layer_sizes=list(sizes), hidden_activation=c.activation,
                       output_activation=spec["output"], loss=spec["loss"], dtype=c.dtype.name,
                       slope=c.leaky_slope, dropout=list(c.dropout), n_threads=c.n_threads)
+        if isinstance(X, CSR):
+            # Sparse inputs want W_0 stored (fan_in, fan_out); predictions on
+            # dense inputs work the same either way.
+            config["layer0_layout"] = "in_out"
         engine = self._build_engine(config)
         self._init_weights(engine, sizes, rs, c)
         # The engine's own generator continues the RandomState that drew the weights.
@@ -798,7 +802,11 @@ class _BaseMLP(BaseEstimator):
         mask[val] = True
 
         def part(a, m):
-            return None if a is None else np.ascontiguousarray(a[m])
+            if a is None:
+                return None
+            if isinstance(a, CSR):
+                return a.rows(np.flatnonzero(m))
+            return np.ascontiguousarray(a[m])
         train = (part(X, ~mask), part(y, ~mask), part(w, ~mask), part(w_score, ~mask))
         held = (part(X, mask), part(y, mask), part(w, mask), part(w_score, mask))
         return train, held
@@ -1161,7 +1169,7 @@ class _BaseMLP(BaseEstimator):
     if HAVE_SKLEARN:
         def __sklearn_tags__(self):
             tags = super().__sklearn_tags__()
-            tags.input_tags.sparse = False
+            tags.input_tags.sparse = True  # CSR/CSC/COO, trained without densifying
             tags.input_tags.allow_nan = False
             return tags
 
