@@ -48,9 +48,12 @@ GK_BEGIN_512
 #define GK_MC_F64 96
 #define GK_NC_F32 4032
 #define GK_NC_F64 2016
+/* Path thresholds (gk_plan): pack both operands from 64 rows of C; below,
+ * pack B alone for NN/TN once K*N passes 64 Ki elements (256 KiB fp32). */
 #define GK_PACK_MIN_M 64
 #define GK_PACKB_MIN_KN (64 * 1024)
 #define GK_PACK_X86 1
+#define GK_NO_PACK_A 1
 
 #define FMLP_ISA_TAG avx512
 #define FMLP_TEMPLATE "gemm_simd_impl.h"

@@ -97,6 +97,7 @@ SHAPES = [
     (32, 128, 784), (33, 129, 67), (32, 10, 128), (32, 784, 10),  # MLP batch 32
     (5, 300, 7), (300, 5, 7),  # wide and tall
     (3, 2, 200), (64, 64, 1), (17, 23, 9), (6, 16, 8), (8, 48, 16),  # exact tiles
+    (13, 300, 250), (63, 97, 700),  # small M, B big enough to pack alone (NN/TN)
 ]
 
 
@@ -123,7 +124,9 @@ def test_every_tail(isa, dtype, ta, tb):
         check_one(rng, 5, 9, k, ta, tb, dtype)
 
 
-BIG = [(130, 300, 270), (96, 97, 64), (200, 50, 513)]
+# K = 1024 without padding gives A rows 4 KiB apart, where NN/NT pack A
+# instead of reading it in place: both variants of the packed path.
+BIG = [(130, 300, 270), (96, 97, 64), (200, 50, 513), (70, 60, 1024)]
 
 
 @pytest.mark.parametrize("work", ["auto", None, "small"])

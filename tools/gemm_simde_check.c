@@ -39,13 +39,14 @@ static double urand(void)
 }
 
 static long g_cases = 0, g_fail = 0;
+static int64_t g_pad = 3;
 
 /* One dtype's check, written once for float and double like the library. */
 #define CHECK_DTYPE(T, SUF, TOL)                                                            \
 static int check_##SUF(int64_t M, int64_t N, int64_t K, int ta, int tb, T alpha, T beta,    \
                        int use_work)                                                        \
 {                                                                                           \
-    const int64_t pad = 3; /* leading dimensions wider than the matrices */                 \
+    const int64_t pad = g_pad; /* leading dimensions wider than the matrices */                 \
     const int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;       \
     const int64_t lda = ac + pad, ldb = bc + pad, ldc = N + pad;                            \
     T *A = malloc(sizeof(T) * (size_t)(ar * lda + 1));                                      \
@@ -155,6 +156,11 @@ int main(void)
         for (int a = 0; a < 3; a++)
             for (int b = 0; b < 4; b++)
                 for (int c = 0; c < 2; c++) check_all(pm[a], pn[b], pk[c], use_work);
+    /* Rows of A 4 KiB apart (K = 1024, no padding): NN/NT pack A too. */
+    g_pad = 0;
+    check_all(70, 60, 1024, 1);
+    check_all(130, 97, 1024, 1);
+    g_pad = 3;
     /* Wider than NC (4032 fp32 / 2016 fp64 columns per B block). */
     check_all(96, 4100, 64, 1);
     printf("%ld cases, %ld failed\n", g_cases, g_fail);
