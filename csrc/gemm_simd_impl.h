@@ -221,12 +221,19 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_dot)(const int rows, const int cols, int64_t K
 #undef GK_XLOAD
 #undef GK_DCOL
     }
-    /* Scalar epilogue: alpha*s, then beta*C + that, two roundings without
-     * contraction (-std=c11), the same for every element of this path. */
-#define GK_DST(i, j) if ((i) < rows && (j) < cols) { \
-        FMLP_T s = alpha * gv_hsum(d##i##_##j); FMLP_T *cp = C + (i) * ldc + (j); \
-        *cp = beta == 0 ? s : beta * *cp + s; }
-#define GK_DST_ROW(i) GK_FOR_DC_J(GK_DST, i)
+    /* Horizontal sums, four columns at a time where a row has them (gv_hsum
+     * and gv_hsum4 add lanes in the same order), then a scalar epilogue:
+     * alpha*s, then beta*C + that, two roundings without contraction
+     * (-std=c11), the same for every element of this path. */
+#define GK_DSUM1(i, j) if ((j) < cols && ((j) >= 4 || cols < 4)) s##i[j] = gv_hsum(d##i##_##j);
+#define GK_DST(i, j) if ((j) < cols) { \
+        FMLP_T r = alpha * s##i[j]; FMLP_T *cp = C + (i) * ldc + (j); \
+        *cp = beta == 0 ? r : beta * *cp + r; }
+#define GK_DST_ROW(i) if ((i) < rows) { \
+        FMLP_T s##i[GK_DC]; \
+        if (cols >= 4) gv_hsum4(d##i##_0, d##i##_1, d##i##_2, d##i##_3, s##i); \
+        GK_FOR_DC_J(GK_DSUM1, i) \
+        GK_FOR_DC_J(GK_DST, i) }
     GK_FOR_DR(GK_DST_ROW)
 #undef GK_DDECL
 #undef GK_DDECL_ROW
@@ -234,6 +241,7 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_dot)(const int rows, const int cols, int64_t K
 #undef GK_WPTR
 #undef GK_DFMA
 #undef GK_DST
+#undef GK_DSUM1
 #undef GK_DST_ROW
 }
 
