@@ -17,8 +17,11 @@
  *   GK_DR, GK_DC             dot tile: GK_DR rows of A x GK_DC rows of B
  *   GK_FOR_DR(X), GK_FOR_DC_J(Y, p), GK_FOR_DC(X), GK_FOR_DR_K(Y, p)
  *   GK_KC, GK_MC_F32/F64, GK_NC_F32/F64    cache blocking of the packed path
+ *   GK_PACK_MIN_M, GK_PACKB_MIN_KN         path thresholds (gk_plan)
+ *   GK_NO_PACK_A             1: NN/NT read A rows in place when they allow
+ *   GK_PACK_X86              use gemm_pack_x86.h's vector packing
  *
- * Three kernels, by orientation of the operands in memory:
+ * Two kernels, by orientation of the operands in memory:
  *   bcast  C[rows, nv vectors] += a[i,k] (broadcast) * b[k, j..] (vector
  *          loads), the shape of every BLAS micro-kernel. It reads A by rows
  *          (NN: A[i*lda+k]) or by columns (TN and packed: A[k*lda+i]), and B
@@ -26,8 +29,11 @@
  *   dot    C[i,j] = sum_k A[i,k] B[j,k] for NT (both rows contiguous in k):
  *          vectors along K, one horizontal sum per element at the end.
  *          No operand is transposed, so small batches need no packing.
- *   packed pack op(A) into GK_MR-row and op(B) into NR-column panels, then
- *          run bcast on them (large shapes; B is reused by many tiles).
+ * and three paths (gk_plan):
+ *   sup     unpacked: dot for NT, bcast for NN/TN (small M, or no scratch)
+ *   packB   small-M NN/TN: B packed into panels, A read in place
+ *   packed  Goto/BLIS: op(A) into GK_MR-row and op(B) into NR-column panels,
+ *           then bcast on them (M >= GK_PACK_MIN_M; B reused by many tiles)
  *
  * Bit-identical splits: each element of C is computed by one fixed chain of
  * operations that depends on the whole shape (which path, K blocking) but

@@ -290,3 +290,12 @@ def test_isa_fixture_covers_simd_here():
     import platform
     if platform.machine() in ("x86_64", "AMD64") and _core.isa_supported(1):
         assert "avx2" in fastmlp.available_isas()
+
+
+def test_fma_peak_probe_counts_flop():
+    """The benchmark probe reports the FLOP it ran (12 chains x lanes x 2),
+    and nothing for paths this CPU cannot run or that have no probe."""
+    assert _core.fma_peak_probe(0, 10) == 0
+    for isa, lanes in ((1, 8), (2, 16)):
+        expected = 10 * 12 * lanes * 2 if _core.isa_supported(isa) else 0
+        assert _core.fma_peak_probe(isa, 10) == expected
