@@ -450,13 +450,13 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
                              void *work, size_t work_size)
 {
     int path = FMLP_IFN(gk_plan)(M, N, K, trans_a, trans_b);
-    /* Rows of A can feed the kernel in place, saving a third of the packing,
-     * unless their stride is a multiple of 4 KiB: then a tile's rows share
-     * one L1 set with the B panel and thrash. (TN keeps packing: its tile
-     * would touch a new line of A every k.) */
-    if (path == GK_PATH_PACKED && !trans_a && GK_NO_PACK_A &&
-        ((size_t)lda * sizeof(FMLP_T)) % 4096 != 0)
-        path = GK_PATH_PACKB;
+    /* NN/NT: rows of A can feed the kernel in place, saving a third of the
+     * packing, unless their stride is a multiple of 4 KiB: then a tile's
+     * rows share one L1 set with the B panel and thrash, so A is packed
+     * too, whatever M. (Large TN keeps packing: its tile would touch a new
+     * line of A every k.) Both variants use the same K blocking. */
+    if (path != GK_PATH_SUP && !trans_a && GK_NO_PACK_A)
+        path = ((size_t)lda * sizeof(FMLP_T)) % 4096 == 0 ? GK_PATH_PACKED : GK_PATH_PACKB;
     if (path != GK_PATH_SUP && work != NULL && work_size >= FMLP_IFN(gk_packed_bytes)(M, N, K)) {
         FMLP_IFN(gk_packed)(C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, alpha, beta,
                             m0, m1, n0, n1, path == GK_PATH_PACKED, work);

@@ -126,7 +126,7 @@ def test_every_tail(isa, dtype, ta, tb):
 
 # K = 1024 without padding gives A rows 4 KiB apart, where NN/NT pack A
 # instead of reading it in place: both variants of the packed path.
-BIG = [(130, 300, 270), (96, 97, 64), (200, 50, 513), (70, 60, 1024)]
+BIG = [(130, 300, 270), (96, 97, 64), (200, 50, 513), (70, 60, 1024), (20, 70, 1024)]
 
 
 @pytest.mark.parametrize("work", ["auto", None, "small"])
