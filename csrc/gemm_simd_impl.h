@@ -75,10 +75,11 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_bcast)(const int rows, const int nv, const int
 #define GK_APTR(i) const FMLP_T *a##i = A + ((i) < rows ? (a_trans ? (i) : (i) * lda) : 0);
     GK_FOR_MR(GK_APTR)
     /* The C tile is touched only after the k loop; fetching its lines now
-     * hides the misses (6% of a 512x1024x1024 product was C stores). */
+     * hides the misses (6% of a 512x1024x1024 product was C stores). A
+     * short loop would not hide them, and then the prefetches only cost. */
 #define GK_PFC(i) if ((i) < rows) { gv_prefetch(C + (i) * ldc); \
                                     gv_prefetch(C + (i) * ldc + (nv * GV_L - 1)); }
-    GK_FOR_MR(GK_PFC)
+    if (K >= 64) { GK_FOR_MR(GK_PFC) }
 
 #define GK_LOADB(p, v) GV_T b##v = (v) < nv ? ((masked && (v) == nv - 1) \
         ? gv_mload(B + (v) * GV_L, mask) : gv_load(B + (v) * GV_L)) : gv_zero();
