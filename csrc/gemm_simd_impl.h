@@ -419,8 +419,8 @@ enum { GK_PATH_SUP = 0, GK_PATH_PACKB = 1, GK_PATH_PACKED = 2 };
 #  define GK_PATH_SUP GK_PATH_SUP
 #endif
 
-/* Depends on the whole shape only (never on a sub-block), which keeps
- * splits bit-identical. Packing both operands pays once enough row tiles
+/* Depends on the whole shape (and, at call time, the leading dimensions)
+ * only, never on a sub-block, which keeps splits bit-identical. Packing both operands pays once enough row tiles
  * reuse each B panel. Below that, NT needs no copy at all (dot kernel over
  * contiguous rows), and NN/TN pack only B once it is big enough to fall out
  * of cache: a K x 16 strip of B read in place touches one line per row, and
@@ -433,6 +433,21 @@ static int FMLP_IFN(gk_plan)(int64_t M, int64_t N, int64_t K, int trans_a, int t
     /* A single row tile reads each B strip once: nothing to amortise a copy. */
     if (M > GK_MR && K * N >= GK_PACKB_MIN_KN) return GK_PATH_PACKB;
     return GK_PATH_SUP;
+}
+
+/* Whether K rows of one cache line each, ld elements apart, fit in a
+ * 32 KiB 8-way L1 using at most half of each set's ways (A and C need the
+ * rest): the stride decides how many of the 64 sets the rows spread over. */
+static int FMLP_IFN(gk_strip_fits_l1)(int64_t K, int64_t ld)
+{
+    const int64_t bytes = ld * (int64_t)sizeof(FMLP_T);
+    int64_t sets = 64;
+    if (bytes % 64 == 0) {
+        int64_t g = (bytes / 64) % 64, a = 64;
+        while (g) { int64_t t = a % g; a = g; g = t; } /* a = gcd(bytes/64, 64) */
+        sets = 64 / a;
+    }
+    return K <= sets * 4 && K * 64 <= 16384;
 }
 
 size_t FMLP_IFN(fmlp_gemm_isa_work)(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b)
@@ -451,6 +466,11 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
                              void *work, size_t work_size)
 {
     int path = FMLP_IFN(gk_plan)(M, N, K, trans_a, trans_b);
+    /* Small-M NN/TN: a K x NR strip of B that stays in L1 (few enough rows,
+     * spread over enough cache sets by its row stride) is reused in place
+     * by every row tile; copying it first would only cost. */
+    if (path == GK_PATH_PACKB && FMLP_IFN(gk_strip_fits_l1)(K, ldb))
+        path = GK_PATH_SUP;
     /* NN/NT: rows of A can feed the kernel in place, saving a third of the
      * packing, unless their stride is a multiple of 4 KiB: then a tile's
      * rows share one L1 set with the B panel and thrash, so A is packed

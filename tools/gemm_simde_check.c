@@ -162,6 +162,7 @@ int main(void)
     check_all(130, 97, 1024, 1);
     check_all(20, 70, 1024, 1); /* small M: B-only packing turns into full */
     g_pad = 3;
+    check_all(20, 70, 1024, 1); /* small M: B-only packing, A in place */
     /* Wider than NC (4032 fp32 / 2016 fp64 columns per B block). */
     check_all(96, 4100, 64, 1);
     printf("%ld cases, %ld failed\n", g_cases, g_fail);
