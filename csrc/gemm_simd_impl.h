@@ -44,6 +44,9 @@
 
 #define GK_NR (GK_NV * GV_L)
 #define GK_PF_ROWS 8
+#ifndef GK_PFC_ON
+#  define GK_PFC_ON 1
+#endif
 #if FMLP_IS_F32
 #  define GK_MC GK_MC_F32
 #  define GK_NC GK_NC_F32
@@ -79,7 +82,7 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_bcast)(const int rows, const int nv, const int
      * short loop would not hide them, and then the prefetches only cost. */
 #define GK_PFC(i) if ((i) < rows) { gv_prefetch(C + (i) * ldc); \
                                     gv_prefetch(C + (i) * ldc + (nv * GV_L - 1)); }
-    if (K >= 64) { GK_FOR_MR(GK_PFC) }
+    if (GK_PFC_ON && K >= 64) { GK_FOR_MR(GK_PFC) }
 
 #define GK_LOADB(p, v) GV_T b##v = (v) < nv ? ((masked && (v) == nv - 1) \
         ? gv_mload(B + (v) * GV_L, mask) : gv_load(B + (v) * GV_L)) : gv_zero();

@@ -163,9 +163,9 @@ def test_packed_path_is_used(isa, dtype):
 
 
 def test_wider_than_a_b_block(isa, dtype):
-    """N beyond the packed driver's NC (4080 columns on AVX2) and K beyond KC."""
+    """N beyond the packed driver's NC (4080 columns on AVX2), K beyond KC (512)."""
     rng = np.random.default_rng(3)
-    check_one(rng, 96, 4100, 300, False, True, dtype, beta=1.0)
+    check_one(rng, 96, 4100, 600, False, True, dtype, beta=1.0)
 
 
 @pytest.mark.parametrize("ta,tb", ORIENTATIONS, ids=ORI_IDS)
