@@ -12,8 +12,9 @@
  * within L2 bandwidth), and halves the passes over C against BLIS's 256:
  * C rows 4 KiB apart (N = 1024) cost ~5% per pass through cache-set
  * conflicts. Measured interleaved against KC 256 / MC 144: +3-7% at
- * 512x1024x1024 NT fp32, equal elsewhere. MC 72 (fp32) / 36 (fp64) keeps the
- * A block at 144 KiB in L2; NC 4080 keeps the B block in L3.
+ * 512x1024x1024 NT fp32, equal elsewhere. fp64 showed no difference and
+ * keeps KC 256 (its B micro-panel, 256 x 64 B, stays in L1). MC 72 keeps
+ * the A block at 144 KiB in L2; NC 4080 keeps the B block in L3.
  */
 #include "internal.h"
 
@@ -34,9 +35,10 @@ FMLP_TARGET_BEGIN_AVX2
 #define GK_FOR_DC_J(Y, p) GK_J4(Y, p)
 #define GK_FOR_DC(X) GK_I4(X)
 #define GK_FOR_DR_K(Y, p) GK_K3(Y, p)
-#define GK_KC 512
+#define GK_KC_F32 512
+#define GK_KC_F64 256
 #define GK_MC_F32 72
-#define GK_MC_F64 36
+#define GK_MC_F64 72
 #define GK_NC_F32 4080
 #define GK_NC_F64 4080
 /* Path thresholds (gk_plan): pack both operands from 64 rows of C; below,

@@ -43,7 +43,8 @@ GK_BEGIN_512
 #define GK_FOR_DC_J(Y, p) GK_J6(Y, p)
 #define GK_FOR_DC(X) GK_I6(X)
 #define GK_FOR_DR_K(Y, p) GK_K4(Y, p)
-#define GK_KC 256
+#define GK_KC_F32 256
+#define GK_KC_F64 256
 #define GK_MC_F32 96
 #define GK_MC_F64 96
 #define GK_NC_F32 4032

@@ -16,7 +16,7 @@
  *   GK_FOR_MR(X), GK_FOR_NV(Y, p)          repetitions over that tile
  *   GK_DR, GK_DC             dot tile: GK_DR rows of A x GK_DC rows of B
  *   GK_FOR_DR(X), GK_FOR_DC_J(Y, p), GK_FOR_DC(X), GK_FOR_DR_K(Y, p)
- *   GK_KC, GK_MC_F32/F64, GK_NC_F32/F64    cache blocking of the packed path
+ *   GK_KC_, GK_MC_, GK_NC_F32/F64           cache blocking of the packed path
  *   GK_PACK_MIN_M, GK_PACKB_MIN_KN         path thresholds (gk_plan)
  *   GK_NO_PACK_A             1: NN/NT read A rows in place when they allow
  *   GK_PACK_X86              use gemm_pack_x86.h's vector packing
@@ -48,9 +48,11 @@
 #  define GK_PFC_ON 1
 #endif
 #if FMLP_IS_F32
+#  define GK_KC GK_KC_F32
 #  define GK_MC GK_MC_F32
 #  define GK_NC GK_NC_F32
 #else
+#  define GK_KC GK_KC_F64
 #  define GK_MC GK_MC_F64
 #  define GK_NC GK_NC_F64
 #endif
@@ -494,6 +496,7 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
 
 #undef GK_NR
 #undef GK_PF_ROWS
+#undef GK_KC
 #undef GK_MC
 #undef GK_NC
 #undef GK_SLACK
