@@ -65,7 +65,7 @@ def test_gemm(benchmark, layer, ori, dtype, impl):
     benchmark.extra_info["gflop"] = 2e-9 * layer[0] * layer[1] * layer[2]
     if impl == "fastmlp":
         def run():
-            return kernels.gemm(a, b, out, trans_a=ta, trans_b=tb)
+            return kernels.gemm(a, b, out, trans_a=ta, trans_b=tb, n_threads=1)
     else:
         opa, opb = (a.T if ta else a), (b.T if tb else b)
 

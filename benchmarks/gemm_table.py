@@ -50,8 +50,11 @@ def numpy_call(a, b, ta, tb, out):
     return np.matmul(a.T if ta else a, b.T if tb else b, out=out)
 
 
+THREADS = 1  # --threads: fastmlp and OpenBLAS use the same count
+
+
 def fastmlp_call(a, b, ta, tb, out):
-    return kernels.gemm(a, b, out, trans_a=ta, trans_b=tb)
+    return kernels.gemm(a, b, out, trans_a=ta, trans_b=tb, n_threads=THREADS)
 
 
 CLOCK = time.perf_counter
@@ -110,13 +113,13 @@ def fma_probe():
     return once, _core.ISA_NAMES[isa]
 
 
-def one_thread():
+def blas_threads(n):
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        print("(threadpoolctl missing: NumPy's BLAS may use several threads)", file=sys.stderr)
+        print("(threadpoolctl missing: NumPy's BLAS may use another thread count)", file=sys.stderr)
         return contextlib.nullcontext()
-    return threadpool_limits(1)
+    return threadpool_limits(n)
 
 
 def main(argv=None):
@@ -128,6 +131,9 @@ def main(argv=None):
                    help="wall time (default), or this thread's CPU time, which other jobs "
                         "on a shared machine do not inflate (everything here runs in the "
                         "calling thread: fastmlp, 1-thread OpenBLAS and the probe)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads for both fastmlp and OpenBLAS (default 1); '%% peak' then uses "
+                        "the 1-core probe times this count, and the clock must be wall")
     p.add_argument("--stat", choices=["median", "best"], default="median",
                    help="median of the repeats (default), or the best one when other jobs "
                         "share the machine")
@@ -137,13 +143,17 @@ def main(argv=None):
     dtypes = [np.float32, np.float64] if args.dtype == "both" else [np.dtype(args.dtype).type]
     rng = np.random.default_rng(0)
     stat = statistics.median if args.stat == "median" else min
-    global CLOCK
+    global CLOCK, THREADS
+    THREADS = max(1, args.threads)
+    if THREADS > 1 and args.clock == "cpu":
+        p.error("--clock cpu measures one thread; use the wall clock with --threads > 1")
     CLOCK = time.perf_counter if args.clock == "wall" else time.thread_time
-    with one_thread():
+    with blas_threads(THREADS):
         probe, isa = fma_probe()
         print(f"fastmlp ISA: {fastmlp.get_isa()}; NumPy {np.__version__}; "
               f"{platform.processor() or platform.machine()}; {args.repeat} repeats, "
-              f"{'medians' if args.stat == 'median' else 'best of them'}, {args.clock} clock")
+              f"{'medians' if args.stat == 'median' else 'best of them'}, {args.clock} clock, "
+              f"{THREADS} thread(s) each")
         if probe:
             print(f"FMA peak probe ({isa}, 12 independent FMA chains, fp32, 1 core): "
                   f"{(max if args.stat == 'best' else statistics.median)(probe() for _ in range(args.repeat)):.1f} GFLOP/s; "
@@ -156,7 +166,7 @@ def main(argv=None):
             for layer in layers:
                 for ori in range(3):
                     f, n, pk = measure(layer, ori, dtype, args.repeat, rng, probe, stat)
-                    pct = f"{100 * f / pk:.0f}%" if pk else "-"
+                    pct = f"{100 * f / (pk * THREADS):.0f}%" if pk else "-"
                     print(f"| {np.dtype(dtype).name} | {'x'.join(map(str, layer))} | "
                           f"{ORIENTATIONS[ori]} | {f:.1f} | {n:.1f} | {f / n:.2f} | {pct} |",
                           flush=True)

@@ -29,6 +29,17 @@ void FMLP_FN(fmlp_gemm)(FMLP_T *C, int64_t ldc,
                         int trans_a, int trans_b, FMLP_T alpha, FMLP_T beta,
                         void *work, size_t work_size);
 
+/* fmlp_gemm over up to n_threads threads of the worker pool, bit-identical
+ * to fmlp_gemm for any n_threads: C is cut along its longer side, one block
+ * (and one scratch slot of `slot` bytes, at least fmlp_gemm_work_size, or 0)
+ * per thread; work holds n_threads slots. Products under ~1.5 MFLOP (unless
+ * a few rows against large weights, which are bound by reading them) stay on
+ * the calling thread. */
+void FMLP_FN(fmlp_gemm_parallel)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
+                                 const FMLP_T *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
+                                 int trans_a, int trans_b, FMLP_T alpha, FMLP_T beta, void *work,
+                                 size_t slot, int n_threads);
+
 /* Bytes of scratch that let fmlp_gemm use its fastest path for this shape. */
 size_t FMLP_FN(fmlp_gemm_work_size)(int64_t M, int64_t N, int64_t K,
                                     int trans_a, int trans_b);

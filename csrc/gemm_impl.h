@@ -168,6 +168,60 @@ void FMLP_FN(fmlp_gemm)(FMLP_T *C, int64_t ldc,
                              0, M, 0, N, work, work_size);
 }
 
+/* ---- threads ---------------------------------------------------------------- */
+
+typedef struct {
+    FMLP_T *C;
+    const FMLP_T *A, *B;
+    int64_t ldc, lda, ldb, M, N, K, block;
+    int ta, tb, split_n;
+    FMLP_T alpha, beta;
+    char *work;
+    size_t slot;
+} FMLP_FN(pgemm_job);
+
+static void FMLP_FN(pgemm_task)(void *vjob, int64_t t)
+{
+    const FMLP_FN(pgemm_job) *j = (const FMLP_FN(pgemm_job) *)vjob;
+    const int64_t dim = j->split_n ? j->N : j->M;
+    const int64_t lo = t * j->block, hi = lo + j->block < dim ? lo + j->block : dim;
+    if (lo >= hi) return;
+    const int64_t m0 = j->split_n ? 0 : lo, m1 = j->split_n ? j->M : hi;
+    const int64_t n0 = j->split_n ? lo : 0, n1 = j->split_n ? hi : j->N;
+    FMLP_FN(fmlp_gemm_range)(j->C, j->ldc, j->A, j->lda, j->B, j->ldb, j->M, j->N, j->K, j->ta, j->tb,
+                             j->alpha, j->beta, m0, m1, n0, n1, j->work + (size_t)t * j->slot, j->slot);
+}
+
+/* fmlp_gemm over up to nt threads: C is cut along its longer side into one
+ * block per thread (each with its own scratch slot); small products stay on
+ * one thread, where the fork/join would cost more than it saves. */
+void FMLP_FN(fmlp_gemm_parallel)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
+                                 const FMLP_T *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
+                                 int ta, int tb, FMLP_T alpha, FMLP_T beta, void *work_,
+                                 size_t slot, int nt)
+{
+    const double flops = 2.0 * (double)M * (double)N * (double)K;
+    /* A few rows against big weights is bound by reading B, not by FLOPs:
+     * two cores each stream half of it from their own cache. */
+    const double b_bytes = (double)N * (double)K * sizeof(FMLP_T);
+    const int split_n = N >= M;
+    const int64_t dim = split_n ? N : M;
+    const int64_t align = split_n ? 16 : 6; /* SIMD tile widths: keep tiles whole */
+    char *work = (char *)work_;
+    int parts = nt;
+    if ((flops < 1.5e6 && !(M <= 16 && split_n && b_bytes >= 131072.0)) || dim < 2 * align) parts = 1;
+    if (parts <= 1) {
+        FMLP_FN(fmlp_gemm)(C, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta, work, slot);
+        return;
+    }
+    int64_t block = (dim + parts - 1) / parts;
+    block = (block + align - 1) / align * align;
+    FMLP_FN(pgemm_job) job = {C, A, B, ldc, lda, ldb, M, N, K, block, ta, tb, split_n, alpha, beta,
+                              work, slot};
+    fmlp_parallel_for(parts, (dim + block - 1) / block, FMLP_FN(pgemm_task), &job);
+}
+
+
 #undef GK_GT
 #undef GK_DT
 #undef GK_ISA_FN

@@ -3,7 +3,8 @@ __version__ = "0.1.0"
 
 import importlib as _importlib  # noqa: E402
 
-from ._config import available_isas, get_isa, set_isa, show_config  # noqa: E402
+from ._config import (available_isas, get_isa, get_num_threads, set_isa,  # noqa: E402
+                      set_num_threads, show_config)
 from ._config import _apply_environment as _apply_env  # noqa: E402
 
 _apply_env()
@@ -19,6 +20,7 @@ _LAZY = {"MLP": "estimators", "MLPClassifier": "estimators", "MLPRegressor": "es
          "NotFittedError": "_compat", "to_onnx": "_onnx"}
 
 __all__ = ["available_isas", "get_isa", "set_isa", "show_config", "__version__",
+           "set_num_threads", "get_num_threads",
            "MLP", "MLPClassifier", "MLPRegressor", "save", "load", "to_onnx",
            "ConvergenceWarning", "NotFittedError", "NonFiniteLossError"]
 

@@ -49,6 +49,26 @@ def set_isa(name):
     return get_isa()
 
 
+def set_num_threads(n):
+    """Set the process-wide thread count for fastmlp's kernels and engine.
+
+    ``None`` or 0 restores the default, every CPU this process may run on.
+    Models with their own ``n_threads`` keep it. Threads are a persistent
+    pool shared by all models; a call made while another thread's call uses
+    the pool runs on its own thread instead of waiting.
+    """
+    if n is None:
+        n = 0
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be a non-negative integer or None (0/None: every CPU), got {n!r}")
+    _core.set_default_threads(n)
+
+
+def get_num_threads():
+    """The process-wide thread count in effect."""
+    return _core.get_default_threads()
+
+
 def _apply_environment():
     forced = os.environ.get("FASTMLP_ISA")
     if forced is None or forced.strip() == "":
@@ -71,6 +91,8 @@ def config():
         "available_isas": available_isas(),
         "compiled_isas": [n for i, n in enumerate(ISA_NAMES) if _core.isa_compiled(i)],
         "forced_by_env": os.environ.get("FASTMLP_ISA") or None,
+        "threads": get_num_threads(),
+        "cpus": _core.cpu_count(),
         "machine": platform.machine(),
         "python": sys.version.split()[0],
         "numpy": np.__version__,
@@ -87,6 +109,7 @@ def show_config(file=None):
         f"  best for CPU:   {cfg['best_isa']}",
         f"  runnable here:  {', '.join(cfg['available_isas'])}",
         f"  compiled in:    {', '.join(cfg['compiled_isas'])}",
+        f"  threads:        {cfg['threads']} of {cfg['cpus']} CPUs (fastmlp.set_num_threads)",
         f"  machine:        {cfg['machine']}, Python {cfg['python']}, NumPy {cfg['numpy']}",
     ]
     print("\n".join(lines), file=file if file is not None else sys.stdout)

@@ -33,6 +33,14 @@ cdef extern from "fastmlp.h" nogil:
                        const double *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
                        int trans_a, int trans_b, double alpha, double beta,
                        void *work, size_t work_size)
+    void fmlp_gemm_parallel_f32(float *C, int64_t ldc, const float *A, int64_t lda,
+                                const float *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
+                                int trans_a, int trans_b, float alpha, float beta, void *work,
+                                size_t slot, int n_threads)
+    void fmlp_gemm_parallel_f64(double *C, int64_t ldc, const double *A, int64_t lda,
+                                const double *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
+                                int trans_a, int trans_b, double alpha, double beta, void *work,
+                                size_t slot, int n_threads)
     size_t fmlp_gemm_work_size_f32(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b)
     size_t fmlp_gemm_work_size_f64(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b)
     void fmlp_gemm_ref_f32(float *C, int64_t ldc, const float *A, int64_t lda,

@@ -58,8 +58,9 @@ cdef inline void _check(bint cond, str what) except *:
 # ---- GEMM ---------------------------------------------------------------------
 
 def gemm(cnp.ndarray c, cnp.ndarray a, cnp.ndarray b, bint trans_a, bint trans_b,
-         double alpha, double beta, cnp.ndarray work=None, bint reference=False):
-    """C = alpha * op(A) @ op(B) + beta * C, in place (see fastmlp.kernels.gemm)."""
+         double alpha, double beta, cnp.ndarray work=None, bint reference=False, int n_threads=1):
+    """C = alpha * op(A) @ op(B) + beta * C, in place (see fastmlp.kernels.gemm).
+    With n_threads > 1, work holds n_threads equal scratch slots."""
     cdef int64_t M = c.shape[0], N = c.shape[1]
     cdef int64_t K = a.shape[0] if trans_a else a.shape[1]
     _check((a.shape[1] if trans_a else a.shape[0]) == M, "gemm: op(a) rows != c rows")
@@ -85,6 +86,15 @@ def gemm(cnp.ndarray c, cnp.ndarray a, cnp.ndarray b, bint trans_a, bint trans_b
             else:
                 fmlp_gemm_ref_f64(<double *>pc, ldc, <const double *>pa, lda, <const double *>pb, ldb,
                                   M, N, K, trans_a, trans_b, alpha, beta)
+        elif n_threads > 1:
+            if f32:
+                fmlp_gemm_parallel_f32(<float *>pc, ldc, <const float *>pa, lda, <const float *>pb,
+                                       ldb, M, N, K, trans_a, trans_b, <float>alpha, <float>beta,
+                                       pw, nw // n_threads, n_threads)
+            else:
+                fmlp_gemm_parallel_f64(<double *>pc, ldc, <const double *>pa, lda, <const double *>pb,
+                                       ldb, M, N, K, trans_a, trans_b, alpha, beta,
+                                       pw, nw // n_threads, n_threads)
         elif f32:
             fmlp_gemm_f32(<float *>pc, ldc, <const float *>pa, lda, <const float *>pb, ldb,
                           M, N, K, trans_a, trans_b, <float>alpha, <float>beta, pw, nw)

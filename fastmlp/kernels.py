@@ -37,7 +37,18 @@ def _gemm_work(nbytes):
     return buf
 
 
-def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
+def _threads(n_threads):
+    """A kernel's thread count: None means the process default."""
+    if n_threads is None:
+        return _core.get_default_threads()
+    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)) \
+            or n_threads < 1:
+        raise ValueError(f"n_threads must be a positive integer or None (the process default), "
+                         f"got {n_threads!r}")
+    return int(n_threads)
+
+
+def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, n_threads=None):
     """Return ``alpha * op(a) @ op(b) + beta * c``, computed into ``c``.
 
     ``op(x)`` is ``x.T`` when the matching ``trans_`` flag is set. ``a``, ``b``
@@ -46,8 +57,12 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     ``c=None`` a new array is returned and ``beta`` must be 0. ``c`` must not
     share memory with ``a`` or ``b``. The MLP products are
     ``gemm(X, W, trans_b=True)`` (forward), ``gemm(dZ, W)`` (input gradient)
-    and ``gemm(dZ, X, trans_a=True)`` (weight gradient).
+    and ``gemm(dZ, X, trans_a=True)`` (weight gradient). ``n_threads``
+    (default: the process default, ``fastmlp.set_num_threads``) splits large
+    products over the worker pool; the result is bitwise the same for any
+    thread count.
     """
+    nt = _threads(n_threads)
     # Fast path: a few C-level checks accept the plainly valid call (they
     # say only yes/no); anything else goes through the full validation
     # below, which raises the explanatory errors. Saves ~5 us per call.
@@ -56,7 +71,8 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
         if c is None:
             c = np.empty((a.shape[1] if trans_a else a.shape[0],
                           b.shape[0] if trans_b else b.shape[1]), dtype=a.dtype)
-        _core.gemm(c, a, b, trans_a, trans_b, alpha, beta, _gemm_work(size) if size else None)
+        _core.gemm(c, a, b, trans_a, trans_b, alpha, beta, _gemm_work(size * nt) if size else None,
+                   False, nt)
         return c
     kernel_array("a", a, ndim=2, row_strided=True)
     kernel_array("b", b, ndim=2, dtype=a.dtype, dtype_of="a", row_strided=True)
@@ -78,8 +94,8 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
         no_overlap("c", c, ("a", a), ("b", b))
     f32 = a.dtype == np.float32
     size = _core.gemm_work_size(m, n, k, bool(trans_a), bool(trans_b), f32)
-    work = _gemm_work(size) if size else None
-    _core.gemm(c, a, b, bool(trans_a), bool(trans_b), alpha, beta, work)
+    work = _gemm_work(size * nt) if size else None
+    _core.gemm(c, a, b, bool(trans_a), bool(trans_b), alpha, beta, work, False, nt)
     return c
 
 

@@ -1,0 +1,70 @@
+"""Threads: the process-wide setting, and results that do not depend on the
+thread count (GEMM splits and whole training runs are bitwise identical)."""
+import numpy as np
+import pytest
+
+import fastmlp
+from fastmlp import kernels
+from fastmlp._engine import make_engine
+
+
+@pytest.fixture
+def restore_threads():
+    before = fastmlp.get_num_threads()
+    yield
+    fastmlp.set_num_threads(None)
+    assert fastmlp.get_num_threads() >= 1
+    del before
+
+
+def test_set_num_threads_and_validation(restore_threads):
+    fastmlp.set_num_threads(1)
+    assert fastmlp.get_num_threads() == 1
+    fastmlp.set_num_threads(None)
+    assert fastmlp.get_num_threads() >= 1
+    for bad in (-1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            fastmlp.set_num_threads(bad)
+
+
+@pytest.mark.parametrize("shape", [(300, 784, 500), (128, 1024, 96), (1, 784, 800), (777, 33, 260)])
+@pytest.mark.parametrize("trans", [(False, True), (False, False), (True, False)],
+                         ids=["fwd", "dX", "dW"])
+def test_gemm_is_bitwise_equal_for_any_thread_count(shape, trans, dtype):
+    m, k, n = shape
+    ta, tb = trans
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    one = kernels.gemm(a, b, trans_a=ta, trans_b=tb, n_threads=1)
+    for nt in (2, 3, 8):
+        np.testing.assert_array_equal(kernels.gemm(a, b, trans_a=ta, trans_b=tb, n_threads=nt), one)
+    ref = (a.T if ta else a).astype(np.float64) @ (b.T if tb else b).astype(np.float64)
+    np.testing.assert_allclose(one, ref, rtol=1e-3 if dtype == np.float32 else 1e-10, atol=1e-3)
+
+
+def test_gemm_refuses_bad_thread_counts():
+    a = np.ones((2, 2), np.float32)
+    for bad in (0, -2, 1.0, True):
+        with pytest.raises(ValueError, match="n_threads"):
+            kernels.gemm(a, a, n_threads=bad)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_training_is_bitwise_equal_for_any_thread_count(solver):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((700, 300)).astype(np.float32)
+    y = rng.integers(0, 5, size=700).astype(np.int64)
+    results = []
+    for nt in (1, 2, 3):
+        e = make_engine((300, 256, 64, 5), hidden_activation="relu", output_activation="softmax",
+                        loss="cross_entropy", dtype=np.float32, n_threads=nt, dropout=(0.2, 0.0))
+        e.params[...] = np.random.default_rng(2).uniform(-0.05, 0.05, e.params.shape)
+        e.set_optimizer(solver, learning_rate=0.01, momentum=0.9)
+        e.seed(3)
+        losses = [e.train_epoch(X, y, batch_size=128, shuffle=True, alpha=1e-4) for _ in range(2)]
+        results.append((losses, e.params.copy(), e.forward(X[:50])))
+    for losses, params, out in results[1:]:
+        assert losses == results[0][0]
+        np.testing.assert_array_equal(params, results[0][1])
+        np.testing.assert_array_equal(out, results[0][2])
