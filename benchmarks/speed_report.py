@@ -417,18 +417,21 @@ def target_rows(res):
         t = ep["times"]
 
         def fm(label):
-            return _median(t[label].get(f"fastmlp@{P.THREADS}", [])), \
-                _median(t[label].get(f"fastmlp-estimator@{P.THREADS}", []))
+            return _median(t.get(label, {}).get(f"fastmlp@{P.THREADS}", [])), \
+                _median(t.get(label, {}).get(f"fastmlp-estimator@{P.THREADS}", []))
 
         for label, peer, goal in (("784-128-10 b128", "torch", 2.0),
                                   ("784-128-10 b128", "numpy", 1.5),
                                   ("784-128-10 b32", "torch", 4.0)):
             f, est = fm(label)
-            pt, pthreads = best_of(t[label], peer)
+            pt, pthreads = best_of(t.get(label, {}), peer)
             what = {"torch": "PyTorch (nn.Sequential + optim.SGD)", "numpy": "the NumPy reference (hand-written)"}[peer]
             name = f"Epoch {label.replace(' b', ', batch ')}: >= {goal:g}x faster than {what}"
+            if f is None:
+                rows.append((name, "not measured in this run", "-", "-"))
+                continue
             if pt is None:
-                rows.append((name, f"{peer} not installed", "-", "-"))
+                rows.append((name, ep["skipped"].get(peer, f"{peer} not measured"), "-", "-"))
                 continue
             ratio, est_ratio = pt / f, pt / est if est else None
             mark = _met(ratio >= goal)
@@ -441,7 +444,9 @@ def target_rows(res):
         label = "784-800-10 b128"
         f, est = fm(label)
         name = "Epoch 784-800-10, batch 128: within 1.25x of the FLOP bound at the measured 2-core peak"
-        if peaks.get("2"):
+        if f is None:
+            rows.append((name, "not measured in this run", "-", "-"))
+        elif peaks.get("2"):
             flops = P.epoch_flops((784, 800, 10), ep["rows"])
             bound = flops / (peaks["2"] * 1e9)
             lax = 6 * ep["rows"] * (784 * 800 + 800 * 10) / (peaks["2"] * 1e9)
@@ -453,7 +458,7 @@ def target_rows(res):
         else:
             rows.append((name, "no FMA peak on this ISA path", "-", "-"))
     else:
-        rows.append(("Epoch targets", "not measured in this run", "-", "-"))
+        rows.append(("Epoch targets", res.get("no_mnist", "not measured in this run"), "-", "-"))
 
     tr = res.get("trajectory")
     name = ("Same loss trajectory as the NumPy reference on the same seed "
@@ -464,7 +469,7 @@ def target_rows(res):
                      f"{tr['loss_rel']:.1e}, weights by {tr['weights_rel']:.1e} (max |diff| / max |w|)",
                      f"{worst:.1e}", _met(worst <= 1e-9)))
     else:
-        rows.append((name, "not measured in this run", "-", "-"))
+        rows.append((name, res.get("no_mnist", "not measured in this run"), "-", "-"))
 
     pr = res.get("predict")
     if pr:
@@ -738,7 +743,8 @@ def main(argv=None):
     load0 = loadavg()
     mnist = P.load_mnist_train()
     if mnist is None and ({"epoch", "check"} & only):
-        log(P.mnist_missing_reason() + ": the epoch rows are left out")
+        res["no_mnist"] = P.mnist_missing_reason()
+        log(res["no_mnist"] + ": the epoch rows are left out")
     if not P.have_threadpoolctl():
         log("threadpoolctl is not installed: NumPy/scikit-learn may use every core")
 
