@@ -619,12 +619,30 @@ def per_call_ns(fn, X, calls):
     return out
 
 
-def latency_percentiles(fns, X, calls, warmup=200, blocks=20):
+def set_threads(n):
+    """Set torch's and OpenBLAS's (OpenMP's) thread counts to n until changed
+    again (for use inside :func:`peer_threads`, which restores them)."""
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits as limits
+    except ImportError:
+        return
+    limits(limits=n)
+
+
+def latency_percentiles(fns, X, calls, warmup=200, blocks=20, before=None):
     """{name: (p50 us, p99 us, calls)} for each callable in ``fns`` (name ->
     fn), timed call by call with perf_counter_ns after ``warmup`` calls, the
     frameworks interleaved in ``blocks`` blocks so machine load drifting over
-    the run hits them alike."""
-    for fn in fns.values():
+    the run hits them alike. ``before`` (name -> callable) runs untimed before
+    each of that framework's blocks, e.g. to set its thread count."""
+    before = before or {}
+    for name, fn in fns.items():
+        if name in before:
+            before[name]()
         per_call_ns(fn, X, warmup)
     samples = {name: [] for name in fns}
     per_block = max(1, calls // blocks)
@@ -632,6 +650,8 @@ def latency_percentiles(fns, X, calls, warmup=200, blocks=20):
     for block in range(blocks):
         # rotate the order so no framework always runs right after another
         for name in names[block % len(names):] + names[:block % len(names)]:
+            if name in before:
+                before[name]()
             samples[name].append(per_call_ns(fns[name], X, per_block))
     result = {}
     for name, parts in samples.items():

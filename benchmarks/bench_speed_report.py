@@ -15,12 +15,13 @@ def fake_results(with_peers=True):
     epoch = {"times": {label: dict(t) for label, _, _ in S.P.EPOCH_CONFIGS}, "skipped": skipped,
              "rows": 60000}
     one = {"fastmlp": (2.5, 4.0, 20000)}
-    kilo = {"fastmlp": (900.0, 1200.0, 2000)}
+    kilo = {"fastmlp": (900.0, 1200.0, 2000), "fastmlp@1": (1500.0, 1700.0, 2000)}
     if with_peers:
-        one.update({"onnxruntime": (12.0, 20.0, 20000), "torch": (30.0, 50.0, 20000),
-                    "sklearn": (170.0, 250.0, 20000)})
+        one.update({"onnxruntime@1": (12.0, 20.0, 20000), "torch@1": (30.0, 50.0, 20000),
+                    "sklearn@1": (170.0, 250.0, 20000)})
         kilo.update({"onnxruntime@1": (1100.0, 1300.0, 2000), "onnxruntime@2": (950.0, 1250.0, 2000),
-                     "torch@2": (1700.0, 2100.0, 2000), "sklearn@2": (2000.0, 2600.0, 2000)})
+                     "torch@1": (2000.0, 2500.0, 2000), "torch@2": (1700.0, 2100.0, 2000),
+                     "sklearn@1": (2500.0, 2900.0, 2000), "sklearn@2": (2000.0, 2600.0, 2000)})
     predict = {"1": one, "1000": kilo, "how": {}, "alloc": {"traced_bytes": 136, "output_data_bytes": 40},
                "skipped": {} if with_peers else {"onnxruntime": "onnxruntime not installed"},
                "concurrent": {"1": {"1": 1e5, "8": 1.5e5, "equal": True},
@@ -45,7 +46,7 @@ def fake_results(with_peers=True):
                "python": "3.11", "numpy": "2.4", "torch": "2.13.0", "onnxruntime": "1.31",
                "sklearn": "1.9", "skl2onnx": "1.20", "threadpoolctl": "3.8", "os": "Linux",
                "date": "today"}
-    return {"machine": machine, "repeat": 3, "quick": False, "load": (0.1, 0.2), "memory": memory,
+    return {"machine": machine, "repeat": 3, "peak_runs": 7, "quick": False, "load": (0.1, 0.2), "memory": memory,
             "peaks": {"1": 100.0, "2": 200.0}, "epoch": epoch, "predict": predict, "gemm": gemm,
             "trajectory": {"loss_rel": 1e-16, "weights_rel": 2e-16, "rows": 60000, "loss": 0.3}}
 

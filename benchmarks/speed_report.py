@@ -284,35 +284,45 @@ def best_of(times, name):
 # ---- serving ------------------------------------------------------------------------------
 
 def measure_predict(repeat, quick):
+    """p50/p99 per call for 1 row (every peer on 1 thread) and 1,000 rows (every
+    peer at 1 and at 2 threads, set untimed before each block; fastmlp's
+    default model, and one with n_threads=1 for information)."""
     clf = P.fitted_fastmlp()
     pred = P.Predictors(clf)
     rng = np.random.default_rng(1)
     out = {"skipped": {}, "how": {}}
     for rows, calls in ((1, 2_000 if quick else 20_000), (1000, 200 if quick else 2_000)):
         X = rng.uniform(0, 1, (rows, 784)).astype(np.float32)
-        threads = 1 if rows == 1 else 2
         expected = clf.predict_proba(X)
-        fns = {}
-        candidates = [("fastmlp", threads), ("onnxruntime", 1), ("torch", threads),
-                      ("sklearn", threads)]
+        counts = [1] if rows == 1 else [1, 2]
+        fns, before = {"fastmlp": clf.predict_proba}, {}
+        out["how"][f"{rows}:fastmlp"] = f"MLPClassifier.predict_proba, n_threads={clf.n_threads}"
         if rows > 1:
-            candidates.insert(2, ("onnxruntime", 2))
-        for name, t in candidates:
-            fn, how = pred.get(name, t)
-            if fn is None:
-                out["skipped"][name] = how
-                continue
-            with P.peer_threads(threads):
+            clf1 = P.fitted_fastmlp(n_threads=1)
+            fns["fastmlp@1"] = clf1.predict_proba
+            out["how"][f"{rows}:fastmlp@1"] = "MLPClassifier.predict_proba, n_threads=1"
+        for name in ("onnxruntime", "torch", "sklearn"):
+            for t in counts:
+                fn, how = pred.get(name, t)
+                if fn is None:
+                    out["skipped"][name] = how
+                    break
+                key = f"{name}@{t}"
+                fns[key] = fn
+                if name != "onnxruntime":
+                    before[key] = (lambda t=t: P.set_threads(t))
+                out["how"][f"{rows}:{key}"] = how
+        with P.peer_threads(counts[-1]):
+            for key, fn in fns.items():
+                if key in before:
+                    before[key]()
                 got = np.asarray(fn(X))
-            if not np.allclose(got, expected, rtol=0, atol=1e-5):
-                raise AssertionError(f"{name} predicts differently from fastmlp "
-                                     f"(max diff {np.max(np.abs(got - expected)):.3g})")
-            key = name if name == "fastmlp" or rows == 1 else f"{name}@{t}"
-            fns[key] = fn
-            out["how"][f"{rows}:{key}"] = how
-        log(f"predict_proba {rows} row(s): {calls} calls per framework")
-        with P.peer_threads(threads):
-            out[str(rows)] = P.latency_percentiles(fns, X, calls, warmup=min(500, calls), blocks=20)
+                if not np.allclose(got, expected, rtol=0, atol=1e-5):
+                    raise AssertionError(f"{key} predicts differently from fastmlp "
+                                         f"(max diff {np.max(np.abs(got - expected)):.3g})")
+            log(f"predict_proba {rows} row(s): {calls} calls per framework")
+            out[str(rows)] = P.latency_percentiles(fns, X, calls, warmup=min(500, calls), blocks=20,
+                                                   before=before)
     out["alloc"] = one_row_allocation(clf)
     out["concurrent"] = measure_concurrent(repeat, quick)
     return out
@@ -478,8 +488,8 @@ def target_rows(res):
         rows.append(("predict_proba, 1 row, 784-128-10: <= 3 us median including the Python call",
                      f"p50 {_us(f50)}, p99 {_us(one['fastmlp'][1])}", f"{f50 / 3:.2f}x the budget",
                      _met(f50 <= 3.0)))
-        if "onnxruntime" in one:
-            o50 = one["onnxruntime"][0]
+        if "onnxruntime@1" in one:
+            o50 = one["onnxruntime@1"][0]
             rows.append(("predict_proba, 1 row: >= 4x faster than onnxruntime (same weights, skl2onnx)",
                          f"fastmlp p50 {_us(f50)}; onnxruntime (1 intra-op thread) p50 {_us(o50)}",
                          f"{o50 / f50:.2f}x", _met(o50 / f50 >= 4.0)))
@@ -562,7 +572,7 @@ def render(res):
     pk = res.get("peaks") or {}
     if pk.get("1"):
         lines.append(f"Measured FMA peak (fastmlp's FMA-only probe, {m['fastmlp_isa']}, fp32, "
-                     f"best of {max(res['repeat'], 3)} runs): {pk['1']:.1f} GFLOP/s on 1 core, "
+                     f"best of {res.get('peak_runs', '?')} runs): {pk['1']:.1f} GFLOP/s on 1 core, "
                      f"{pk['2']:.1f} GFLOP/s on 2 cores (2 threads at once); fp64 is half.")
         lines.append("")
     lines += ["| target | measured here | ratio | |", "|---|---|---|---|"]
@@ -625,32 +635,25 @@ def render_details(res):
         lines += ["### predict_proba latency, 784-128-10 float32", "",
                   "Per-call times with `time.perf_counter_ns` after warm-up, frameworks "
                   "interleaved in 20 blocks; p50 and p99 over all calls. Outputs checked "
-                  "against fastmlp's (1e-5) first. 1 row: every peer limited to 1 thread; "
-                  "1,000 rows: 2 threads (onnxruntime also with 1).", "",
+                  "against fastmlp's (1e-5) first. 1 row: every peer on 1 thread; 1,000 rows: "
+                  "every peer at 1 and at 2 threads (set before each block, untimed). fastmlp's "
+                  "model has its default n_threads (all cores); the n_threads=1 row is for "
+                  "information.", "",
                   "| framework | what runs | 1 row p50 | 1 row p99 | 1,000 rows p50 | 1,000 rows p99 |",
                   "|---|---|---:|---:|---:|---:|"]
-        names = ["fastmlp", "onnxruntime", "onnxruntime@1", "onnxruntime@2", "torch", "torch@2",
-                 "sklearn", "sklearn@2"]
-        rows = {}
-        for name in ["fastmlp", "onnxruntime", "torch", "sklearn"]:
-            one = pr["1"].get(name)
-            kilo = {k: v for k, v in pr["1000"].items() if k.split("@")[0] == name}
+        keys = ["fastmlp", "fastmlp@1"] + [f"{n}@{t}" for n in ("onnxruntime", "torch", "sklearn")
+                                           for t in (1, 2)]
+        for key in keys:
+            one, kilo = pr["1"].get(key), pr["1000"].get(key)
             if not one and not kilo:
                 continue
-            if name == "onnxruntime":
-                for k, v in sorted(kilo.items()):
-                    t = k.split("@")[1]
-                    rows[k] = (f"{name}, {t} intra-op thread(s) at 1,000 rows",
-                               pr["how"].get(f"1000:{k}", ""), one if t == "1" else None, v)
-            else:
-                rows[name] = (name, pr["how"].get(f"1:{name}", ""), one,
-                              kilo.get(name) or kilo.get(f"{name}@2"))
-        for key in names:
-            if key in rows:
-                label, how, one, kilo = rows[key]
-                lines.append(f"| {label} | {how} | {_us(one[0]) if one else '-'} | "
-                             f"{_us(one[1]) if one else '-'} | {_us(kilo[0]) if kilo else '-'} | "
-                             f"{_us(kilo[1]) if kilo else '-'} |")
+            name, _, t = key.partition("@")
+            label = (f"{name}, n_threads=1" if name == "fastmlp" and t else
+                     name if name == "fastmlp" else f"{name}, {t} thread(s)")
+            how = pr["how"].get(f"1000:{key}") or pr["how"].get(f"1:{key}", "")
+            lines.append(f"| {label} | {how} | {_us(one[0]) if one else '-'} | "
+                         f"{_us(one[1]) if one else '-'} | {_us(kilo[0]) if kilo else '-'} | "
+                         f"{_us(kilo[1]) if kilo else '-'} |")
         for name, why in pr["skipped"].items():
             lines.append(f"| {name} | {why} | - | - | - | - |")
         n1 = next(iter(pr["1"].values()))[2]
@@ -749,7 +752,8 @@ def main(argv=None):
         log("threadpoolctl is not installed: NumPy/scikit-learn may use every core")
 
     log("FMA peak, 1 and 2 cores")
-    res["peaks"] = measure_peaks(max(repeat, 3))
+    res["peak_runs"] = max(2 * repeat + 1, 5)
+    res["peaks"] = measure_peaks(res["peak_runs"])
     if "check" in only and mnist is not None:
         rows = 5_000 if args.quick else 60_000
         log(f"float64 epoch vs the reference engine on {rows} rows")
