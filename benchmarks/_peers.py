@@ -32,7 +32,7 @@ import numpy as np
 
 import fastmlp
 from fastmlp import _core
-from fastmlp._engine import Engine, make_engine
+from fastmlp._engine import make_engine
 
 N_CLASSES = 10
 LEARNING_RATE = 0.05
