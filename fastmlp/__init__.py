@@ -16,14 +16,16 @@ from ._engine import NonFiniteLossError  # noqa: E402
 # show_config() and `python -m fastmlp --help` stay fast.
 _LAZY = {"MLP": "estimators", "MLPClassifier": "estimators", "MLPRegressor": "estimators",
          "save": "io", "load": "io", "ConvergenceWarning": "_compat",
-         "NotFittedError": "_compat"}
+         "NotFittedError": "_compat", "plot_training": "plot"}
 
 __all__ = ["available_isas", "get_isa", "set_isa", "show_config", "__version__",
-           "MLP", "MLPClassifier", "MLPRegressor", "save", "load",
+           "MLP", "MLPClassifier", "MLPRegressor", "save", "load", "plot_training", "datasets",
            "ConvergenceWarning", "NotFittedError", "NonFiniteLossError"]
 
 
 def __getattr__(name):
+    if name == "datasets":
+        return _importlib.import_module(".datasets", __name__)
     if name in _LAZY:
         value = getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
@@ -32,4 +34,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"datasets"})
