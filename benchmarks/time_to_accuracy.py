@@ -1,0 +1,258 @@
+"""Time to accuracy on MNIST: training seconds until the test accuracy first reaches 98.0 %,
+fastmlp against PyTorch in the same run; writes its table into BENCHMARKS.md (own section).
+
+    python benchmarks/time_to_accuracy.py                 # both configurations, both libraries
+    python benchmarks/time_to_accuracy.py --config results --repeat 3
+    python benchmarks/time_to_accuracy.py --no-torch --no-write
+
+Configurations:
+  results  RESULTS.md's: 784-800-10 relu, SGD momentum 0.9, lr 0.05, batch 128, pixels / 255
+           (PyTorch needed 10.2 s here). Target: fastmlp >= 1.4x as fast as PyTorch.
+  best     fastmlp's fastest known configuration (see BEST below). Target: <= 4 s.
+
+Both libraries get the same network, optimizer, batch size, dtype and initialisation
+scheme (fastmlp weight_init='uniform' is PyTorch's nn.Linear default), shuffled
+minibatches each epoch (PyTorch: torch.randperm and index-gathered batches), and the
+same thread count (fastmlp n_threads, torch.set_num_threads). After every epoch the
+test accuracy on the 10,000 test images is measured outside the clock; the time is
+the sum of the training epochs up to the first one at or above the target. fastmlp's
+epochs are partial_fit calls (input checks included). Not collected by pytest.
+"""
+import argparse
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+
+import benchreport as report  # noqa: E402  (benchmarks/ is sys.path[0] for this script)
+
+sys.path.insert(0, str(report.ROOT))  # the checkout's fastmlp, built in place
+import fastmlp  # noqa: E402
+from fastmlp.datasets import load_mnist  # noqa: E402
+
+RESULTS_JSON = report.ROOT / "benchmarks" / "time_to_accuracy_results.json"
+SCRIPT = "python benchmarks/time_to_accuracy.py"
+
+# phases: [(epochs, learning_rate), ...]; a new phase starts a fresh optimizer state in
+# both libraries (fastmlp: set_params; PyTorch: a new optimizer).
+CONFIGS = {
+    "results": dict(
+        title="RESULTS.md configuration",
+        hidden=(800,), solver="sgd", momentum=0.9, nesterov=False, batch=128,
+        phases=[(30, 0.05)], dropout=0.0, dtype="float32",
+        describe="784-800-10 relu, softmax cross-entropy, SGD momentum 0.9 (classical), lr "
+                 "0.05, batch 128, no L2, float32, PyTorch's default init"),
+    "best": dict(
+        title="fastmlp's best configuration",
+        hidden=(800,), solver="adam", momentum=0.0, nesterov=False, batch=128,
+        phases=[(30, 0.001)], dropout=0.0, dtype="float32",
+        describe="784-800-10 relu, adam lr 1e-3, batch 128, float32, PyTorch's default init"),
+}
+
+
+def fastmlp_runner(cfg, seed, threads):
+    model = fastmlp.MLPClassifier(cfg["hidden"], activation="relu", solver=cfg["solver"],
+                                  momentum=cfg["momentum"], nesterovs_momentum=cfg["nesterov"],
+                                  batch_size=cfg["batch"], alpha=0.0, dropout=cfg["dropout"],
+                                  dtype=cfg["dtype"], weight_init="uniform", random_state=seed,
+                                  n_threads=threads)
+    classes = np.arange(10)
+
+    def set_lr(lr):
+        model.set_params(learning_rate_init=lr)
+
+    def epoch(X, y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastmlp.ConvergenceWarning)
+            model.partial_fit(X, y, classes=classes)
+
+    def accuracy(X, y):
+        return model.score(X, y)
+    return set_lr, epoch, accuracy
+
+
+def torch_runner(cfg, seed, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    sizes = (784,) + tuple(cfg["hidden"]) + (10,)
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+            if cfg["dropout"]:
+                layers.append(torch.nn.Dropout(cfg["dropout"]))
+    net = torch.nn.Sequential(*layers)
+    if cfg["dtype"] == "float64":
+        net = net.double()
+    loss_fn = torch.nn.CrossEntropyLoss()
+    state = {}
+    cache = {}
+
+    def tensors(X, y):
+        key = (id(X), id(y))
+        if key not in cache:
+            cache[key] = (torch.from_numpy(X), torch.from_numpy(y))
+        return cache[key]
+
+    def set_lr(lr):
+        if cfg["solver"] == "sgd":
+            state["opt"] = torch.optim.SGD(net.parameters(), lr=lr, momentum=cfg["momentum"],
+                                           nesterov=cfg["nesterov"])
+        else:
+            state["opt"] = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.999),
+                                            eps=1e-8)
+
+    def epoch(X, y):
+        Xt, yt = tensors(X, y)
+        opt, n, b = state["opt"], len(yt), cfg["batch"]
+        net.train()
+        perm = torch.randperm(n)
+        for start in range(0, n, b):
+            idx = perm[start:start + b]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(Xt[idx]), yt[idx]).backward()
+            opt.step()
+
+    def accuracy(X, y):
+        Xt, yt = tensors(X, y)
+        net.eval()
+        with torch.inference_mode():
+            return float((net(Xt).argmax(dim=1) == yt).double().mean())
+    return set_lr, epoch, accuracy
+
+
+def time_to_target(runner, cfg, data, seed, threads, target, label):
+    X, y, Xt, yt = data
+    set_lr, epoch, accuracy = runner(cfg, seed, threads)
+    seconds, n, curve = 0.0, 0, []
+    for n_epochs, lr in cfg["phases"]:
+        set_lr(lr)
+        for _ in range(n_epochs):
+            start = time.perf_counter()
+            epoch(X, y)
+            seconds += time.perf_counter() - start
+            n += 1
+            acc = accuracy(Xt, yt)
+            curve.append((round(seconds, 3), round(acc, 4)))
+            print(f"  {label} epoch {n:2d}: test accuracy {acc:.4f}, training {seconds:6.2f} s",
+                  flush=True)
+            if acc >= target:
+                return dict(reached=True, epochs=n, seconds=seconds, accuracy=acc, curve=curve)
+    return dict(reached=False, epochs=n, seconds=seconds, accuracy=curve[-1][1], curve=curve)
+
+
+def summarize(runs):
+    reached = [r for r in runs if r["reached"]]
+    return dict(
+        reached=len(reached) == len(runs),
+        seconds=statistics.median(r["seconds"] for r in runs),
+        epochs=statistics.median(r["epochs"] for r in runs),
+        runs=[dict(seconds=round(r["seconds"], 2), epochs=r["epochs"], reached=r["reached"],
+                   accuracy=r["accuracy"]) for r in runs])
+
+
+def fmt(side):
+    if side is None:
+        return "not run"
+    s = f"{side['seconds']:.1f} s ({side['epochs']:g} epochs)"
+    if not side["reached"]:
+        s = f"not reached in {side['epochs']:g} epochs ({side['seconds']:.1f} s)"
+    if len(side["runs"]) > 1:
+        s += " median of " + ", ".join(f"{r['seconds']:.1f}" for r in side["runs"])
+    return s
+
+
+def table(results, target):
+    rows = ["| configuration | fastmlp | PyTorch (same run) | speed-up | goal | met | command |",
+            "|---|---|---|---|---|---|---|"]
+    notes = []
+    for key, cfg in CONFIGS.items():
+        r = results.get(key)
+        if r is None:
+            rows.append(f"| {cfg['title']} | not run yet | | | | | `{SCRIPT} --config {key}` |")
+            continue
+        ours, theirs = r["fastmlp"], r.get("torch")
+        speedup = "-"
+        if theirs and ours["reached"] and theirs["reached"]:
+            speedup = f"{theirs['seconds'] / ours['seconds']:.2f}x"
+        if key == "results":
+            goal = ">= 1.4x as fast as PyTorch"
+            met = bool(theirs and ours["reached"] and theirs["reached"] and
+                       theirs["seconds"] / ours["seconds"] >= 1.4)
+        else:
+            goal = "<= 4.0 s to 98.0 %"
+            met = ours["reached"] and ours["seconds"] <= 4.0
+        rows.append(f"| {cfg['title']}: {r['describe']} | {fmt(ours)} | {fmt(theirs)} | "
+                    f"{speedup} | {goal} | {'**met**' if met else '**not met**'} | "
+                    f"`{SCRIPT} --config {key}` |")
+        notes.append(f"- {cfg['title']} ({r['date']}, {r['threads']} threads, seeds "
+                     f"{r['seeds']}): fastmlp per-epoch (cumulative s, test acc) "
+                     f"{r['fastmlp_curve']}" + (f"; PyTorch {r['torch_curve']}"
+                                                if r.get("torch_curve") else ""))
+    machine = {r.get("machine") for r in results.values() if r.get("machine")}
+    return (f"Training seconds until the test accuracy first reaches {100 * target:.1f} % "
+            f"(checked after every epoch, outside the clock), MNIST 60,000 / 10,000, pixels / "
+            f"255. Both libraries in one run with the same network, optimizer, batch, dtype, "
+            f"init scheme and thread count. RESULTS.md reports PyTorch needing 10.2 s for the "
+            f"first configuration on this machine kind.\n\n" + "\n".join(rows) +
+            "\n\nPer-epoch curves:\n\n" + "\n".join(notes) + "\n" +
+            ("\nMachine: " + "; ".join(sorted(machine)) + "\n" if machine else ""))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", choices=list(CONFIGS) + ["all"], default="all")
+    parser.add_argument("--target", type=float, default=0.98)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per library (seeds 0..N-1); medians are reported")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="cap the epochs of every configuration")
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--data", help="datasets folder (default $FASTMLP_DATASETS or "
+                                       "../shared/datasets)")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    folder = report.require(report.datasets_dir(args.data), "mnist")
+    data = load_mnist(folder, "train") + load_mnist(folder, "test")
+    keys = list(CONFIGS) if args.config == "all" else [args.config]
+    results = report.load_results(RESULTS_JSON)
+    machine = report.machine()
+    print(f"machine: {machine}")
+    for key in keys:
+        cfg = dict(CONFIGS[key])
+        if args.max_epochs:
+            cfg["phases"], left = [], args.max_epochs
+            for n, lr in CONFIGS[key]["phases"]:
+                if left > 0:
+                    cfg["phases"].append((min(n, left), lr))
+                    left -= n
+        seeds = list(range(args.repeat))
+        print(f"== {key}: {cfg['describe']}", flush=True)
+        ours = [time_to_target(fastmlp_runner, cfg, data, s, args.threads, args.target,
+                               f"fastmlp seed {s}") for s in seeds]
+        theirs = None
+        if not args.no_torch:
+            theirs = [time_to_target(torch_runner, cfg, data, s, args.threads, args.target,
+                                     f"PyTorch seed {s}") for s in seeds]
+        entry = dict(describe=cfg["describe"], fastmlp=summarize(ours),
+                     torch=summarize(theirs) if theirs else None,
+                     fastmlp_curve=ours[0]["curve"],
+                     torch_curve=theirs[0]["curve"] if theirs else None,
+                     seeds=seeds, threads=args.threads, date=report.today(), machine=machine)
+        print(f"-> fastmlp {fmt(entry['fastmlp'])}; PyTorch {fmt(entry['torch'])}", flush=True)
+        if not args.no_write:
+            results[key] = entry
+            report.save_results(RESULTS_JSON, results)
+            report.replace_section("time-to-accuracy", "Time to 98 % on MNIST (fastmlp vs "
+                                   "PyTorch)", table(results, args.target))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
