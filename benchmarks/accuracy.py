@@ -275,6 +275,20 @@ def diabetes(args):
         ours_all += ours
         theirs_all += theirs
     ours_mean, theirs_mean = float(np.mean(ours_all)), float(np.mean(theirs_all))
+    diff = np.subtract(ours_all, theirs_all)
+    se = diff.std(ddof=1) / np.sqrt(len(diff))
+    # The same settings in scikit-learn's arithmetic (float64, no shuffling, which is the
+    # one random stream the two libraries do not share) must give the same model.
+    same = 0.0
+    for _, params in DIABETES_SETTINGS:
+        for seed in range(3):
+            kw = dict(random_state=seed, shuffle=False, **params)
+            model = MLPRegressor(standardize=True, dtype="float64", n_threads=args.threads, **kw)
+            sk = make_pipeline(StandardScaler(), SkMLPRegressor(**kw))
+            r_ours = quiet(model.fit, X[train], y[train]).score(X[test], y[test])
+            r_theirs = quiet(sk.fit, X[train], y[train]).score(X[test], y[test])
+            same = max(same, abs(r_ours - r_theirs))
+    print(f"  float64, shuffle=False: largest |R^2 difference| {same:.1e}", flush=True)
     return dict(
         target="R^2 at least scikit-learn's MLPRegressor with the same settings",
         config="raw diabetes (442 x 10), fixed split: RandomState(0).permutation(442), first "
@@ -284,10 +298,14 @@ def diabetes(args):
         seeds=seeds, epochs="to convergence (tol 1e-4) or max_iter",
         train_seconds=seconds, value=ours_mean,
         measured=f"mean test R^2 over 30 runs: fastmlp {ours_mean:.4f}, scikit-learn "
-                 f"{theirs_mean:.4f} (same run)",
+                 f"{theirs_mean:.4f} (same run; difference {ours_mean - theirs_mean:+.4f} "
+                 f"+- {se:.4f} s.e.)",
         met=ours_mean >= theirs_mean,
-        notes="per setting (mean of 10 seeds): " + "; ".join(lines) +
-              ". Time: fastmlp's 30 fits")
+        notes="met means fastmlp's mean R^2 >= scikit-learn's, with no allowance for seed "
+              "noise. Per setting (mean of 10 seeds): " + "; ".join(lines) + ". The "
+              "libraries differ only in the shuffling stream and fastmlp's float32: with "
+              "dtype='float64' and shuffle=False both give the same R^2 to "
+              f"{max(same, 1e-16):.0e} (3 settings x seeds 0-2). Time: fastmlp's 30 fits")
 
 
 # ---- the table ---------------------------------------------------------------------------
