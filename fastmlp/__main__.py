@@ -512,10 +512,8 @@ def _fit_reporting_warnings(model, fit):
     return seconds
 
 
-def run_train(args, out=None):
-    from .estimators import MLPClassifier, MLPRegressor
-
-    out = sys.stdout if out is None else out
+def _check_train_outputs(args):
+    """Everything about --out, --plot and the split that can fail, before any data is read."""
     for option, path in (("--out", args.out), ("--plot", args.plot)):
         if path:
             _check_writable(option, path)
@@ -523,50 +521,42 @@ def run_train(args, out=None):
         try:
             from .plot import _matplotlib
 
-            _matplotlib()
+            Figure, FigureCanvasAgg = _matplotlib()
         except ImportError as exc:
             raise UserError(f"--plot: {exc}") from None
+        formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+        ext = os.path.splitext(args.plot)[1].lstrip(".").lower()
+        if ext not in formats:
+            raise UserError(f"--plot {args.plot}: the file name must end in an image type "
+                            f"matplotlib writes: {', '.join('.' + f for f in sorted(formats))}")
     if args.early_stopping and args.validation_fraction == 0:
         raise UserError("--early-stopping needs a validation set: use a --validation-fraction "
                         "above 0")
-    X, y, desc = _load_data(args, need_target=True)
-    if y.ndim != 1:
-        raise UserError(f"{args.data}: the target must be one column, got shape {y.shape}")
-    task = _pick_task(args.task, y, out)
-    classification = task == "classification"
-    if not classification:
-        if y.dtype.kind not in "iuf":
-            raise UserError(f"--task regression needs a numeric target, but {args.data} has "
-                            f"labels such as {y[0]!r}")
-        y = y.astype(np.float64)
+
+
+def _train_params(args):
+    """The estimator parameters the options stand for, checked (UserError if not)."""
+    from .estimators import MLPClassifier
+
     hidden = tuple(s for group in args.hidden for s in group) if args.hidden else (100,)
     lr = args.lr if args.lr is not None else (0.01 if args.solver == "sgd" else 0.001)
-    lbfgs = args.solver == "lbfgs"
     params = dict(hidden_layer_sizes=hidden, activation=args.activation, solver=args.solver,
                   learning_rate_init=lr, momentum=args.momentum,
                   nesterovs_momentum=args.momentum > 0,
                   batch_size=args.batch_size or "auto", max_iter=args.epochs,
                   n_iter_no_change=args.patience, alpha=args.alpha, dropout=args.dropout,
                   standardize=args.standardize, dtype=args.dtype, random_state=args.seed,
-                  n_threads=args.threads, early_stopping=args.early_stopping and not lbfgs,
+                  n_threads=args.threads,
+                  early_stopping=args.early_stopping and args.solver != "lbfgs",
                   verbose=not args.quiet)
-    model = (MLPClassifier if classification else MLPRegressor)(**params)
     try:
-        model._config()  # bad hyperparameters are the user's mistake: say so before training
+        MLPClassifier(**params)._config()  # the checks are the same for the regressor
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
+    return params
 
-    use_val = args.validation_fraction > 0 and not lbfgs
-    if use_val:
-        train, val = _split(y, args.validation_fraction, args.seed, classification)
-        if len(val) == 0 or len(train) == 0:
-            raise UserError(f"--validation-fraction {args.validation_fraction} of {len(y)} rows "
-                            f"leaves {len(train)} to train on and {len(val)} to validate; "
-                            f"change it, or 0 to train on all rows")
-        Xt, yt, Xv, yv = X[train], y[train], X[val], y[val]
-    else:
-        Xt, yt = X, y
-    print(f"fastmlp train: {desc}", file=out)
+
+def _print_plan(args, params, n_features, yt, yv, classification, out):
     if classification:
         n_classes = len(np.unique(yt))
         what = f"classification, {n_classes} classes"
@@ -574,42 +564,42 @@ def run_train(args, out=None):
             (n_classes, "softmax + cross-entropy")
     else:
         what, n_out, head = "regression", 1, "identity + squared error"
-    rows = f"{len(yt)} training rows" + (f", {len(yv)} validation rows ("
-                                          f"{'stratified, ' if classification else ''}"
-                                          f"seed {args.seed})" if use_val else "")
+    rows = f"{len(yt)} training rows"
+    if yv is not None:
+        rows += (f", {len(yv)} validation rows ({'stratified, ' if classification else ''}"
+                 f"seed {args.seed})")
     print(f"task: {what}; {rows}", file=out)
+    lbfgs = args.solver == "lbfgs"
     if lbfgs and args.validation_fraction > 0:
         print("note: lbfgs has no epochs, so no validation set is held out", file=out)
-    settings = f"{args.solver} lr {lr}" if not lbfgs else "lbfgs"
-    if args.solver == "sgd":
-        settings += f", momentum {args.momentum}"
-    if not lbfgs:
-        settings += f", batch {args.batch_size or 'auto'}"
-    settings += f", up to {args.epochs} {'iterations' if lbfgs else 'epochs'}, alpha {args.alpha}"
+    if lbfgs:
+        settings = f"lbfgs, up to {args.epochs} iterations"
+    else:
+        settings = f"{args.solver} lr {params['learning_rate_init']}"
+        if args.solver == "sgd":
+            settings += f", momentum {args.momentum}"
+        settings += f", batch {args.batch_size or 'auto'}, up to {args.epochs} epochs"
+    settings += f", alpha {args.alpha}"
     if args.dropout:
         settings += f", dropout {args.dropout}"
     if args.standardize:
         settings += ", standardized inputs"
-    sizes = "-".join(str(v) for v in (X.shape[1],) + hidden + (n_out,))
+    sizes = "-".join(str(v) for v in (n_features,) + params["hidden_layer_sizes"] + (n_out,))
     print(f"network: {sizes}, {args.activation}, {head}; {settings}; {args.dtype}", file=out)
     out.flush()
 
-    def fit():
-        if use_val:
-            model.fit(Xt, yt, validation_data=(Xv, yv))
-        else:
-            model.fit(Xt, yt)
-    seconds = _fit_reporting_warnings(model, fit)
 
+def _print_outcome(args, model, seconds, n_rows, validated, classification, out):
+    lbfgs = args.solver == "lbfgs"
     n_epochs = len(model.loss_curve_)
-    rate = n_epochs * len(yt) / seconds if seconds > 0 and not lbfgs else None
+    rate = n_epochs * n_rows / seconds if seconds > 0 and not lbfgs else None
     print(f"trained {_network(model)} for {n_epochs} {'iterations' if lbfgs else 'epochs'} in "
           f"{seconds:.2f} s" + (f" ({rate:,.0f} samples/s, validation scoring included)"
                                  if rate else ""), file=out)
     if getattr(model, "stop_training_", False):
         print(f"stopped early: no improvement for {args.patience} epochs", file=out)
     summary = f"final training loss {model.loss_:.6g}"
-    if use_val and model.validation_scores_:
+    if validated and model.validation_scores_:
         name = "accuracy" if classification else "R^2"
         scores = model.validation_scores_
         best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else len(scores) - 1
@@ -618,6 +608,9 @@ def run_train(args, out=None):
         if args.early_stopping:
             summary += "; the model keeps the best epoch's weights"
     print(summary, file=out)
+
+
+def _write_train_outputs(args, model, out):
     if args.out:
         from .io import save
 
@@ -638,9 +631,44 @@ def run_train(args, out=None):
             plot_training(model, args.plot)
         except OSError as exc:
             raise UserError(f"--plot: {_os_message(exc)}") from None
-        except ValueError as exc:  # e.g. an unknown image format extension
-            raise UserError(f"--plot {args.plot}: {exc}") from None
         print(f"saved the training curves to {args.plot}", file=out)
+
+
+def run_train(args, out=None):
+    from .estimators import MLPClassifier, MLPRegressor
+
+    out = sys.stdout if out is None else out
+    _check_train_outputs(args)
+    params = _train_params(args)  # bad hyperparameters fail before any data is read
+    X, y, desc = _load_data(args, need_target=True)
+    if y.ndim != 1:
+        raise UserError(f"{args.data}: the target must be one column, got shape {y.shape}")
+    print(f"fastmlp train: {desc}", file=out)
+    classification = _pick_task(args.task, y, out) == "classification"
+    if not classification:
+        if y.dtype.kind not in "iuf":
+            raise UserError(f"--task regression needs a numeric target, but {args.data} has "
+                            f"labels such as {y[0]!r}")
+        y = y.astype(np.float64)
+    model = (MLPClassifier if classification else MLPRegressor)(**params)
+    Xv = yv = None
+    if args.validation_fraction > 0 and args.solver != "lbfgs":
+        train, val = _split(y, args.validation_fraction, args.seed, classification)
+        if len(val) == 0 or len(train) == 0:
+            raise UserError(f"--validation-fraction {args.validation_fraction} of {len(y)} rows "
+                            f"leaves {len(train)} to train on and {len(val)} to validate; "
+                            f"change it, or 0 to train on all rows")
+        X, y, Xv, yv = X[train], y[train], X[val], y[val]
+    _print_plan(args, params, X.shape[1], y, yv, classification, out)
+
+    def fit():
+        if Xv is not None:
+            model.fit(X, y, validation_data=(Xv, yv))
+        else:
+            model.fit(X, y)
+    seconds = _fit_reporting_warnings(model, fit)
+    _print_outcome(args, model, seconds, len(y), Xv is not None, classification, out)
+    _write_train_outputs(args, model, out)
     return 0
 
 

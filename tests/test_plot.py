@@ -113,3 +113,16 @@ def test_without_matplotlib_the_cli_refuses_plot_before_training(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("fastmlp train: error: --plot: plot_training needs matplotlib")
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_cli_refuses_an_unknown_image_type_before_training(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from fastmlp import __main__ as cli
+
+    data = tmp_path / "d.csv"
+    np.savetxt(data, np.column_stack([np.eye(4), np.arange(4) % 2]), delimiter=",")
+    code = cli.main(["train", str(data), "--target", "-1", "--plot", str(tmp_path / "c.pnx")])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "must end in an image type matplotlib writes: " in captured.err
+    assert ".png" in captured.err and captured.err.count("\n") == 1
