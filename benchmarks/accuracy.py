@@ -323,7 +323,10 @@ def table(results):
         rows.append(f"| {title} | {r['target']} | {r['measured']} | {met} | "
                     f"{', '.join(map(str, r['seeds']))} | {r['epochs']} | "
                     f"{r['train_seconds']:.1f} s | `{SCRIPT} --only {key}` |")
-        notes.append(f"- **{title}** ({r['date']}): {r['config']}. {r['notes']}.")
+        load = r.get("load")
+        when = r["date"] + (f", machine load average {load[0]} / {load[1]} before / after"
+                            if load else "")
+        notes.append(f"- **{title}** ({when}): {r['config']}. {r['notes']}.")
     machine = {r.get("machine") for r in results.values() if r.get("machine")}
     body = ("All targets: `" + SCRIPT + "` (a subset: `--only KEY[,KEY]`; keys in the command "
             "column). Source of each published number: `../shared/datasets/RESULTS.md`. Test "
@@ -361,10 +364,11 @@ def main(argv=None):
     for key in keys:
         title, fn = TARGETS[key]
         print(f"== {key}: {title}", flush=True)
-        start = time.perf_counter()
+        start, load_before = time.perf_counter(), report.load_average()
         r = fn(args)
         r.update(date=report.today(), machine=machine,
-                 wall_seconds=round(time.perf_counter() - start, 1))
+                 wall_seconds=round(time.perf_counter() - start, 1),
+                 load=[load_before, report.load_average()])
         print(f"-> {r['measured']}: {'met' if r['met'] else 'NOT met'} ({r['target']})",
               flush=True)
         results[key] = r

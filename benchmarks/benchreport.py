@@ -49,6 +49,15 @@ def machine():
             f"{np.__version__}, fastmlp {fastmlp.__version__} ({fastmlp.get_isa()} kernels)")
 
 
+def load_average():
+    """The 1-minute load average (None where the OS has none): the machine is shared, and
+    a number measured while other jobs ran is only comparable within its own run."""
+    try:
+        return round(os.getloadavg()[0], 1)
+    except (AttributeError, OSError):
+        return None
+
+
 def load_results(path):
     try:
         with open(path) as f:

@@ -195,8 +195,11 @@ def table(results, target):
         rows.append(f"| {cfg['title']}: {r['describe']} | {fmt(ours)} | {fmt(theirs)} | "
                     f"{speedup} | {goal} | {'**met**' if met else '**not met**'} | "
                     f"`{SCRIPT} --config {key}` |")
+        load = r.get("load") or [None, None]
         notes.append(f"- {cfg['title']} ({r['date']}, {r['threads']} threads, seeds "
-                     f"{r['seeds']}): fastmlp per-epoch (cumulative s, test acc) "
+                     f"{r['seeds']}, machine load average {load[0]} before / {load[1]} "
+                     f"after): fastmlp per-epoch (cumulative s, "
+                     f"test acc) "
                      f"{r['fastmlp_curve']}" + (f"; PyTorch {r['torch_curve']}"
                                                 if r.get("torch_curve") else ""))
     machine = {r.get("machine") for r in results.values() if r.get("machine")}
@@ -239,6 +242,7 @@ def main(argv=None):
                     left -= n
         seeds = list(range(args.repeat))
         print(f"== {key}: {cfg['describe']}", flush=True)
+        load_before = report.load_average()
         ours, theirs = [], None if args.no_torch else []
         for s in seeds:  # interleaved, so a change in machine load hits both alike
             ours.append(time_to_target(fastmlp_runner, cfg, data, s, args.threads, args.target,
@@ -250,7 +254,8 @@ def main(argv=None):
                      torch=summarize(theirs) if theirs else None,
                      fastmlp_curve=ours[0]["curve"],
                      torch_curve=theirs[0]["curve"] if theirs else None,
-                     seeds=seeds, threads=args.threads, date=report.today(), machine=machine)
+                     seeds=seeds, threads=args.threads, date=report.today(), machine=machine,
+                     load=[load_before, report.load_average()])
         print(f"-> fastmlp {fmt(entry['fastmlp'])}; PyTorch {fmt(entry['torch'])}", flush=True)
         if not args.no_write:
             results[key] = entry

@@ -578,7 +578,8 @@ def _print_plan(args, params, n_features, yt, yv, classification, out):
         settings = f"{args.solver} lr {params['learning_rate_init']}"
         if args.solver == "sgd":
             settings += f", momentum {args.momentum}"
-        settings += f", batch {args.batch_size or 'auto'}, up to {args.epochs} epochs"
+        batch = args.batch_size or f"auto ({min(200, len(yt))})"
+        settings += f", batch {batch}, up to {args.epochs} epochs"
     settings += f", alpha {args.alpha}"
     if args.dropout:
         settings += f", dropout {args.dropout}"
