@@ -327,3 +327,11 @@ def test_errors_end_to_end_in_a_fresh_process(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("fastmlp evaluate: error: cannot load")
+
+
+def test_package_exports_datasets_and_plot_training():
+    import fastmlp.datasets as datasets_module
+
+    assert fastmlp.datasets is datasets_module
+    assert callable(fastmlp.plot_training)
+    assert {"datasets", "plot_training"} <= set(fastmlp.__all__) and "datasets" in dir(fastmlp)
