@@ -43,14 +43,18 @@ GK_BEGIN_512
 #define GK_FOR_DC_J(Y, p) GK_J6(Y, p)
 #define GK_FOR_DC(X) GK_I6(X)
 #define GK_FOR_DR_K(Y, p) GK_K4(Y, p)
-#define GK_KC 256
+#define GK_KC_F32 256
+#define GK_KC_F64 256
 #define GK_MC_F32 96
 #define GK_MC_F64 96
 #define GK_NC_F32 4032
 #define GK_NC_F64 2016
+/* Path thresholds (gk_plan): pack both operands from 64 rows of C; below,
+ * pack B alone for NN/TN once K*N passes 64 Ki elements (256 KiB fp32). */
 #define GK_PACK_MIN_M 64
 #define GK_PACKB_MIN_KN (64 * 1024)
 #define GK_PACK_X86 1
+#define GK_NO_PACK_A 1
 
 #define FMLP_ISA_TAG avx512
 #define FMLP_TEMPLATE "gemm_simd_impl.h"

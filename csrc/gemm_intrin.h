@@ -8,6 +8,8 @@
 #ifndef FMLP_GEMM_INTRIN_H
 #define FMLP_GEMM_INTRIN_H
 
+#include <string.h> /* memcpy of short fixed-size rows in packing */
+
 #ifdef FMLP_GEMM_SIMDE
 #  define SIMDE_ENABLE_NATIVE_ALIASES
 #  include <simde/x86/avx512.h>

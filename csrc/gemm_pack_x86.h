@@ -79,8 +79,8 @@ static void FMLP_IFN(gk_pack_rows)(FMLP_T *dst, const FMLP_T *src, int64_t ld,
  * it panel by panel touches one line per row, and at 4 KiB row strides
  * each line is a new page that no prefetcher follows (a 40% loss at
  * 32x1024x1024). */
-static void FMLP_IFN(gk_pack_cols)(FMLP_T *dst, const FMLP_T *src, int64_t ld,
-                                   int64_t n, int64_t kc, int64_t P)
+GK_ALWAYS_INLINE void FMLP_IFN(gk_pack_cols)(FMLP_T *dst, const FMLP_T *src, int64_t ld,
+                                             int64_t n, int64_t kc, int64_t P)
 {
     /* Eight rows at a time: reads stay sequential along rows, and each panel
      * gets 8 rows of contiguous writes (one row at a time would scatter
@@ -92,10 +92,17 @@ static void FMLP_IFN(gk_pack_cols)(FMLP_T *dst, const FMLP_T *src, int64_t ld,
             for (int64_t k = k0; k < k1; k++)
                 for (int64_t c = 0; c < P; c += GK_TB)
                     gk_tv_store(dst + q * kc + k * P + c, gk_tv_load(src + k * ld + q + c));
-        for (int64_t q = full; q < n; q += P)
+        for (int64_t q = full; q < n; q += P) {
+            if (q + P <= n) {
+                /* P constant (always inlined): gcc copies P = 6 with two moves */
+                for (int64_t k = k0; k < k1; k++)
+                    memcpy(dst + q * kc + k * P, src + k * ld + q, sizeof(FMLP_T) * (size_t)P);
+                continue;
+            }
             for (int64_t k = k0; k < k1; k++)
                 for (int64_t c = 0; c < P; c++)
                     dst[q * kc + k * P + c] = q + c < n ? src[k * ld + q + c] : (FMLP_T)0;
+        }
     }
 }
 

@@ -16,9 +16,12 @@
  *   GK_FOR_MR(X), GK_FOR_NV(Y, p)          repetitions over that tile
  *   GK_DR, GK_DC             dot tile: GK_DR rows of A x GK_DC rows of B
  *   GK_FOR_DR(X), GK_FOR_DC_J(Y, p), GK_FOR_DC(X), GK_FOR_DR_K(Y, p)
- *   GK_KC, GK_MC_F32/F64, GK_NC_F32/F64    cache blocking of the packed path
+ *   GK_KC_, GK_MC_, GK_NC_F32/F64           cache blocking of the packed path
+ *   GK_PACK_MIN_M, GK_PACKB_MIN_KN         path thresholds (gk_plan)
+ *   GK_NO_PACK_A             1: NN/NT read A rows in place when they allow
+ *   GK_PACK_X86              use gemm_pack_x86.h's vector packing
  *
- * Three kernels, by orientation of the operands in memory:
+ * Two kernels, by orientation of the operands in memory:
  *   bcast  C[rows, nv vectors] += a[i,k] (broadcast) * b[k, j..] (vector
  *          loads), the shape of every BLAS micro-kernel. It reads A by rows
  *          (NN: A[i*lda+k]) or by columns (TN and packed: A[k*lda+i]), and B
@@ -26,8 +29,11 @@
  *   dot    C[i,j] = sum_k A[i,k] B[j,k] for NT (both rows contiguous in k):
  *          vectors along K, one horizontal sum per element at the end.
  *          No operand is transposed, so small batches need no packing.
- *   packed pack op(A) into GK_MR-row and op(B) into NR-column panels, then
- *          run bcast on them (large shapes; B is reused by many tiles).
+ * and three paths (gk_plan):
+ *   sup     unpacked: dot for NT, bcast for NN/TN (small M, or no scratch)
+ *   packB   small-M NN/TN: B packed into panels, A read in place
+ *   packed  Goto/BLIS: op(A) into GK_MR-row and op(B) into NR-column panels,
+ *           then bcast on them (M >= GK_PACK_MIN_M; B reused by many tiles)
  *
  * Bit-identical splits: each element of C is computed by one fixed chain of
  * operations that depends on the whole shape (which path, K blocking) but
@@ -38,10 +44,15 @@
 
 #define GK_NR (GK_NV * GV_L)
 #define GK_PF_ROWS 8
+#ifndef GK_PFC_ON
+#  define GK_PFC_ON 1
+#endif
 #if FMLP_IS_F32
+#  define GK_KC GK_KC_F32
 #  define GK_MC GK_MC_F32
 #  define GK_NC GK_NC_F32
 #else
+#  define GK_KC GK_KC_F64
 #  define GK_MC GK_MC_F64
 #  define GK_NC GK_NC_F64
 #endif
@@ -68,6 +79,12 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_bcast)(const int rows, const int nv, const int
     GK_FOR_MR(GK_DECL_ROW)
 #define GK_APTR(i) const FMLP_T *a##i = A + ((i) < rows ? (a_trans ? (i) : (i) * lda) : 0);
     GK_FOR_MR(GK_APTR)
+    /* The C tile is touched only after the k loop; fetching its lines now
+     * hides the misses (6% of a 512x1024x1024 product was C stores). A
+     * short loop would not hide them, and then the prefetches only cost. */
+#define GK_PFC(i) if ((i) < rows) { gv_prefetch(C + (i) * ldc); \
+                                    gv_prefetch(C + (i) * ldc + (nv * GV_L - 1)); }
+    if (GK_PFC_ON && K >= 64) { GK_FOR_MR(GK_PFC) }
 
 #define GK_LOADB(p, v) GV_T b##v = (v) < nv ? ((masked && (v) == nv - 1) \
         ? gv_mload(B + (v) * GV_L, mask) : gv_load(B + (v) * GV_L)) : gv_zero();
@@ -108,6 +125,7 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_bcast)(const int rows, const int nv, const int
 #undef GK_DECL
 #undef GK_DECL_ROW
 #undef GK_APTR
+#undef GK_PFC
 #undef GK_LOADB
 #undef GK_FMA
 #undef GK_ROW
@@ -215,12 +233,19 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_dot)(const int rows, const int cols, int64_t K
 #undef GK_XLOAD
 #undef GK_DCOL
     }
-    /* Scalar epilogue: alpha*s, then beta*C + that, two roundings without
-     * contraction (-std=c11), the same for every element of this path. */
-#define GK_DST(i, j) if ((i) < rows && (j) < cols) { \
-        FMLP_T s = alpha * gv_hsum(d##i##_##j); FMLP_T *cp = C + (i) * ldc + (j); \
-        *cp = beta == 0 ? s : beta * *cp + s; }
-#define GK_DST_ROW(i) GK_FOR_DC_J(GK_DST, i)
+    /* Horizontal sums, four columns at a time where a row has them (gv_hsum
+     * and gv_hsum4 add lanes in the same order), then a scalar epilogue:
+     * alpha*s, then beta*C + that, two roundings without contraction
+     * (-std=c11), the same for every element of this path. */
+#define GK_DSUM1(i, j) if ((j) < cols && ((j) >= 4 || cols < 4)) s##i[j] = gv_hsum(d##i##_##j);
+#define GK_DST(i, j) if ((j) < cols) { \
+        FMLP_T r = alpha * s##i[j]; FMLP_T *cp = C + (i) * ldc + (j); \
+        *cp = beta == 0 ? r : beta * *cp + r; }
+#define GK_DST_ROW(i) if ((i) < rows) { \
+        FMLP_T s##i[GK_DC]; \
+        if (cols >= 4) gv_hsum4(d##i##_0, d##i##_1, d##i##_2, d##i##_3, s##i); \
+        GK_FOR_DC_J(GK_DSUM1, i) \
+        GK_FOR_DC_J(GK_DST, i) }
     GK_FOR_DR(GK_DST_ROW)
 #undef GK_DDECL
 #undef GK_DDECL_ROW
@@ -228,6 +253,7 @@ GK_ALWAYS_INLINE void FMLP_IFN(gk_dot)(const int rows, const int cols, int64_t K
 #undef GK_WPTR
 #undef GK_DFMA
 #undef GK_DST
+#undef GK_DSUM1
 #undef GK_DST_ROW
 }
 
@@ -398,8 +424,8 @@ enum { GK_PATH_SUP = 0, GK_PATH_PACKB = 1, GK_PATH_PACKED = 2 };
 #  define GK_PATH_SUP GK_PATH_SUP
 #endif
 
-/* Depends on the whole shape only (never on a sub-block), which keeps
- * splits bit-identical. Packing both operands pays once enough row tiles
+/* Depends on the whole shape (and, at call time, the leading dimensions)
+ * only, never on a sub-block, which keeps splits bit-identical. Packing both operands pays once enough row tiles
  * reuse each B panel. Below that, NT needs no copy at all (dot kernel over
  * contiguous rows), and NN/TN pack only B once it is big enough to fall out
  * of cache: a K x 16 strip of B read in place touches one line per row, and
@@ -412,6 +438,21 @@ static int FMLP_IFN(gk_plan)(int64_t M, int64_t N, int64_t K, int trans_a, int t
     /* A single row tile reads each B strip once: nothing to amortise a copy. */
     if (M > GK_MR && K * N >= GK_PACKB_MIN_KN) return GK_PATH_PACKB;
     return GK_PATH_SUP;
+}
+
+/* Whether K rows of one cache line each, ld elements apart, fit in a
+ * 32 KiB 8-way L1 using at most half of each set's ways (A and C need the
+ * rest): the stride decides how many of the 64 sets the rows spread over. */
+static int FMLP_IFN(gk_strip_fits_l1)(int64_t K, int64_t ld)
+{
+    const int64_t bytes = ld * (int64_t)sizeof(FMLP_T);
+    int64_t sets = 64;
+    if (bytes % 64 == 0) {
+        int64_t g = (bytes / 64) % 64, a = 64;
+        while (g) { int64_t t = a % g; a = g; g = t; } /* a = gcd(bytes/64, 64) */
+        sets = 64 / a;
+    }
+    return K <= sets * 4 && K * 64 <= 16384;
 }
 
 size_t FMLP_IFN(fmlp_gemm_isa_work)(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b)
@@ -429,7 +470,19 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
                              int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                              void *work, size_t work_size)
 {
-    const int path = FMLP_IFN(gk_plan)(M, N, K, trans_a, trans_b);
+    int path = FMLP_IFN(gk_plan)(M, N, K, trans_a, trans_b);
+    /* Small-M NN/TN: a K x NR strip of B that stays in L1 (few enough rows,
+     * spread over enough cache sets by its row stride) is reused in place
+     * by every row tile; copying it first would only cost. */
+    if (path == GK_PATH_PACKB && FMLP_IFN(gk_strip_fits_l1)(K, ldb))
+        path = GK_PATH_SUP;
+    /* NN/NT: rows of A can feed the kernel in place, saving a third of the
+     * packing, unless their stride is a multiple of 4 KiB: then a tile's
+     * rows share one L1 set with the B panel and thrash, so A is packed
+     * too, whatever M. (Large TN keeps packing: its tile would touch a new
+     * line of A every k.) Both variants use the same K blocking. */
+    if (path != GK_PATH_SUP && !trans_a && GK_NO_PACK_A)
+        path = ((size_t)lda * sizeof(FMLP_T)) % 4096 == 0 ? GK_PATH_PACKED : GK_PATH_PACKB;
     if (path != GK_PATH_SUP && work != NULL && work_size >= FMLP_IFN(gk_packed_bytes)(M, N, K)) {
         FMLP_IFN(gk_packed)(C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, alpha, beta,
                             m0, m1, n0, n1, path == GK_PATH_PACKED, work);
@@ -443,6 +496,7 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
 
 #undef GK_NR
 #undef GK_PF_ROWS
+#undef GK_KC
 #undef GK_MC
 #undef GK_NC
 #undef GK_SLACK

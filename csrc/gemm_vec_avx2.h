@@ -10,19 +10,34 @@
 static const int32_t gk_avx2_mask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 static const int64_t gk_avx2_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 
+/* Horizontal sums pair lanes as ((0+1)+(2+3)) + ((4+5)+(6+7)), the order
+ * hsum4 (four vectors at once, 3 hadds) produces too: a dot-product element
+ * must round the same whichever tile column it falls in. */
 static inline float gk_avx2_hsum_ps(__m256 v)
 {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    __m256 h = _mm256_hadd_ps(v, v);
+    h = _mm256_hadd_ps(h, h);
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
 }
 
+static inline void gk_avx2_hsum4_ps(__m256 a, __m256 b, __m256 c, __m256 d, float *out)
+{
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+}
+
+/* (0+1)+(2+3), as hsum4_pd. */
 static inline double gk_avx2_hsum_pd(__m256d v)
 {
-    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
-    return _mm_cvtsd_f64(s);
+    __m256d h = _mm256_hadd_pd(v, v);
+    return _mm_cvtsd_f64(_mm_add_sd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1)));
+}
+
+static inline void gk_avx2_hsum4_pd(__m256d a, __m256d b, __m256d c, __m256d d, double *out)
+{
+    __m256d h01 = _mm256_hadd_pd(a, b), h23 = _mm256_hadd_pd(c, d);
+    _mm256_storeu_pd(out, _mm256_add_pd(_mm256_permute2f128_pd(h01, h23, 0x20),
+                                        _mm256_permute2f128_pd(h01, h23, 0x31)));
 }
 #endif
 
@@ -42,6 +57,7 @@ static inline double gk_avx2_hsum_pd(__m256d v)
 #  define gv_mstore(p, m, v) _mm256_maskstore_ps((p), (m), (v))
 #  define gv_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define gv_hsum(v) gk_avx2_hsum_ps(v)
+#  define gv_hsum4(a, b, c, d, out) gk_avx2_hsum4_ps((a), (b), (c), (d), (out))
 #else
 #  define GV_T __m256d
 #  define GV_L 4
@@ -58,4 +74,5 @@ static inline double gk_avx2_hsum_pd(__m256d v)
 #  define gv_mstore(p, m, v) _mm256_maskstore_pd((p), (m), (v))
 #  define gv_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define gv_hsum(v) gk_avx2_hsum_pd(v)
+#  define gv_hsum4(a, b, c, d, out) gk_avx2_hsum4_pd((a), (b), (c), (d), (out))
 #endif

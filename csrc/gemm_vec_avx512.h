@@ -19,6 +19,9 @@
 #  define gv_mstore(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
 #  define gv_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define gv_hsum(v) _mm512_reduce_add_ps(v)
+/* Four separate reductions: the same lane order as gv_hsum by construction. */
+#  define gv_hsum4(a, b, c, d, out) ((out)[0] = gv_hsum(a), (out)[1] = gv_hsum(b), \
+                                     (out)[2] = gv_hsum(c), (out)[3] = gv_hsum(d))
 #else
 #  define GV_T __m512d
 #  define GV_L 8
@@ -35,4 +38,7 @@
 #  define gv_mstore(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
 #  define gv_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #  define gv_hsum(v) _mm512_reduce_add_pd(v)
+/* Four separate reductions: the same lane order as gv_hsum by construction. */
+#  define gv_hsum4(a, b, c, d, out) ((out)[0] = gv_hsum(a), (out)[1] = gv_hsum(b), \
+                                     (out)[2] = gv_hsum(c), (out)[3] = gv_hsum(d))
 #endif

@@ -15,4 +15,5 @@
 #undef gv_mload
 #undef gv_mstore
 #undef gv_hsum
+#undef gv_hsum4
 #undef gv_prefetch

@@ -16,10 +16,11 @@ from ._engine import NonFiniteLossError  # noqa: E402
 # show_config() and `python -m fastmlp --help` stay fast.
 _LAZY = {"MLP": "estimators", "MLPClassifier": "estimators", "MLPRegressor": "estimators",
          "save": "io", "load": "io", "ConvergenceWarning": "_compat",
-         "NotFittedError": "_compat", "plot_training": "plot"}
+         "NotFittedError": "_compat", "to_onnx": "_onnx", "plot_training": "plot"}
 
 __all__ = ["available_isas", "get_isa", "set_isa", "show_config", "__version__",
-           "MLP", "MLPClassifier", "MLPRegressor", "save", "load", "plot_training", "datasets",
+           "MLP", "MLPClassifier", "MLPRegressor", "save", "load", "to_onnx", "plot_training",
+           "datasets",
            "ConvergenceWarning", "NotFittedError", "NonFiniteLossError"]
 
 

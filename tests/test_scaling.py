@@ -190,6 +190,28 @@ def test_sample_weight_equals_repeated_rows(digits):
     np.testing.assert_allclose(weighted.scaler_scale_, repeated.scaler_scale_, rtol=1e-10)
 
 
+def test_sparse_input_is_refused_with_the_reason(digits):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = digits
+    with pytest.raises(TypeError, match="standardize=True needs dense X"):
+        MLPClassifier(standardize=True, max_iter=1).fit(sparse.csr_matrix(X), y)
+    model = MLPClassifier((4,), max_iter=1, random_state=0, standardize=True).fit(X, y)
+    with pytest.raises(TypeError, match="X.toarray()"):
+        model.predict(sparse.csr_matrix(X))
+
+
+def test_the_serving_path_scales_too(digits):
+    # a plain float32 C-contiguous array takes the one-call serving path when there is no
+    # scaler; with one, predict must not skip the scaling
+    X, y = digits
+    model = MLPClassifier((16,), max_iter=5, random_state=0, standardize=True).fit(X, y)
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    Xs = manual(X32, model.scaler_mean_, model.scaler_scale_)
+    expected = model._engine.forward(np.ascontiguousarray(Xs, dtype=np.float32))
+    np.testing.assert_allclose(model.predict_proba(X32), expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(model.predict(X32), model.classes_[expected.argmax(1)])
+
+
 def test_bad_values_are_refused(digits):
     X, y = digits
     with pytest.raises((TypeError, ValueError), match="standardize"):

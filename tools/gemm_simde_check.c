@@ -1,6 +1,7 @@
 /* gemm_simde_check.c - checks the AVX-512 GEMM kernels on a CPU without
  * AVX-512: gemm_avx512.c is compiled against SIMDe's emulation and compared
- * with fmlp_gemm_ref over many shapes. It is a developer/CI tool (run it via
+ * with fmlp_gemm_ref over many shapes, then the AVX2 kernels natively when
+ * the CPU has them. It is a developer/CI tool (run it via
  * check_avx512_simde.sh), not part of the package, and times nothing.
  *
  * Checked: every N tail 1..2*NR+1, every M tail 1..2*MR+1, K tails, primes,
@@ -30,6 +31,30 @@ void fmlp_gemm_isa_f64_avx512(double *C, int64_t ldc, const double *A, int64_t l
                               void *work, size_t work_size);
 size_t fmlp_gemm_isa_work_f32_avx512(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b);
 size_t fmlp_gemm_isa_work_f64_avx512(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b);
+/* The AVX2 expansion of the same template, run natively when the CPU can:
+ * the same checks, and under SANITIZE=-fsanitize=address its reads too. */
+void fmlp_gemm_isa_f32_avx2(float *C, int64_t ldc, const float *A, int64_t lda,
+                            const float *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
+                            int trans_a, int trans_b, float alpha, float beta,
+                            int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                            void *work, size_t work_size);
+void fmlp_gemm_isa_f64_avx2(double *C, int64_t ldc, const double *A, int64_t lda,
+                            const double *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
+                            int trans_a, int trans_b, double alpha, double beta,
+                            int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                            void *work, size_t work_size);
+size_t fmlp_gemm_isa_work_f32_avx2(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b);
+size_t fmlp_gemm_isa_work_f64_avx2(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b);
+
+static void (*g_fn_f32)(float *, int64_t, const float *, int64_t, const float *, int64_t,
+                        int64_t, int64_t, int64_t, int, int, float, float,
+                        int64_t, int64_t, int64_t, int64_t, void *, size_t);
+static void (*g_fn_f64)(double *, int64_t, const double *, int64_t, const double *, int64_t,
+                        int64_t, int64_t, int64_t, int, int, double, double,
+                        int64_t, int64_t, int64_t, int64_t, void *, size_t);
+static size_t (*g_ws_f32)(int64_t, int64_t, int64_t, int, int);
+static size_t (*g_ws_f64)(int64_t, int64_t, int64_t, int, int);
+static const char *g_isa = "avx512";
 
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 static double urand(void)
@@ -39,13 +64,14 @@ static double urand(void)
 }
 
 static long g_cases = 0, g_fail = 0;
+static int64_t g_pad = 3;
 
 /* One dtype's check, written once for float and double like the library. */
 #define CHECK_DTYPE(T, SUF, TOL)                                                            \
 static int check_##SUF(int64_t M, int64_t N, int64_t K, int ta, int tb, T alpha, T beta,    \
                        int use_work)                                                        \
 {                                                                                           \
-    const int64_t pad = 3; /* leading dimensions wider than the matrices */                 \
+    const int64_t pad = g_pad; /* leading dimensions wider than the matrices */                 \
     const int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;       \
     const int64_t lda = ac + pad, ldb = bc + pad, ldc = N + pad;                            \
     T *A = malloc(sizeof(T) * (size_t)(ar * lda + 1));                                      \
@@ -62,20 +88,20 @@ static int check_##SUF(int64_t M, int64_t N, int64_t K, int ta, int tb, T alpha,
     memcpy(C, C0, sizeof(T) * (size_t)(M * ldc));                                           \
     memcpy(R, C0, sizeof(T) * (size_t)(M * ldc));                                           \
     memcpy(S, C0, sizeof(T) * (size_t)(M * ldc));                                           \
-    size_t ws = use_work ? fmlp_gemm_isa_work_##SUF##_avx512(M, N, K, ta, tb) : 0;          \
+    size_t ws = use_work ? g_ws_##SUF(M, N, K, ta, tb) : 0;          \
     void *work = ws ? malloc(ws) : NULL;                                                    \
-    fmlp_gemm_isa_##SUF##_avx512(C, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
+    g_fn_##SUF(C, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
                                  0, M, 0, N, work, ws);                                     \
     fmlp_gemm_ref_##SUF(R, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta);              \
     /* The same product in four uneven sub-blocks must give the same bits. */               \
     int64_t ms = M / 3, ns = (N * 2) / 5;                                                   \
-    fmlp_gemm_isa_##SUF##_avx512(S, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
+    g_fn_##SUF(S, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
                                  0, ms, 0, ns, work, ws);                                   \
-    fmlp_gemm_isa_##SUF##_avx512(S, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
+    g_fn_##SUF(S, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
                                  ms, M, 0, ns, work, ws);                                   \
-    fmlp_gemm_isa_##SUF##_avx512(S, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
+    g_fn_##SUF(S, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
                                  0, ms, ns, N, work, ws);                                   \
-    fmlp_gemm_isa_##SUF##_avx512(S, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
+    g_fn_##SUF(S, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta,      \
                                  ms, M, ns, N, work, ws);                                   \
     int bad = 0;                                                                            \
     for (int64_t i = 0; i < M && !bad; i++) {                                               \
@@ -108,8 +134,8 @@ static int check_##SUF(int64_t M, int64_t N, int64_t K, int ta, int tb, T alpha,
     g_cases++;                                                                              \
     if (bad) {                                                                              \
         g_fail++;                                                                           \
-        printf("FAIL %s M=%ld N=%ld K=%ld trans_a=%d trans_b=%d alpha=%g beta=%g work=%zu\n", \
-               #SUF, (long)M, (long)N, (long)K, ta, tb, (double)alpha, (double)beta, ws);   \
+        printf("FAIL %s %s M=%ld N=%ld K=%ld trans_a=%d trans_b=%d alpha=%g beta=%g work=%zu\n", \
+               g_isa, #SUF, (long)M, (long)N, (long)K, ta, tb, (double)alpha, (double)beta, ws);   \
     }                                                                                       \
     free(A); free(B); free(C0); free(C); free(R); free(S); free(work);                      \
     return !bad;                                                                            \
@@ -132,7 +158,7 @@ static void check_all(int64_t M, int64_t N, int64_t K, int use_work)
     }
 }
 
-int main(void)
+static void check_suite(void)
 {
     /* Every N tail up to 2*NR+1 (NR = 48 fp32, 24 fp64) and K tails around
      * the vector widths 16 / 8. */
@@ -155,8 +181,37 @@ int main(void)
         for (int a = 0; a < 3; a++)
             for (int b = 0; b < 4; b++)
                 for (int c = 0; c < 2; c++) check_all(pm[a], pn[b], pk[c], use_work);
+    /* Rows of A 4 KiB apart (K = 1024, no padding): NN/NT pack A too. */
+    g_pad = 0;
+    check_all(70, 60, 1024, 1);
+    check_all(130, 97, 1024, 1);
+    check_all(20, 70, 1024, 1); /* small M: B-only packing turns into full */
+    g_pad = 3;
+    check_all(20, 70, 1024, 1); /* small M: B-only packing, A in place */
     /* Wider than NC (4032 fp32 / 2016 fp64 columns per B block). */
     check_all(96, 4100, 64, 1);
-    printf("%ld cases, %ld failed\n", g_cases, g_fail);
-    return g_fail != 0;
+}
+
+int main(void)
+{
+    g_fn_f32 = fmlp_gemm_isa_f32_avx512; g_fn_f64 = fmlp_gemm_isa_f64_avx512;
+    g_ws_f32 = fmlp_gemm_isa_work_f32_avx512; g_ws_f64 = fmlp_gemm_isa_work_f64_avx512;
+    g_isa = "avx512 (SIMDe)";
+    check_suite();
+    printf("avx512 (SIMDe): %ld cases, %ld failed\n", g_cases, g_fail);
+    long cases = g_cases, fails = g_fail;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        g_fn_f32 = fmlp_gemm_isa_f32_avx2; g_fn_f64 = fmlp_gemm_isa_f64_avx2;
+        g_ws_f32 = fmlp_gemm_isa_work_f32_avx2; g_ws_f64 = fmlp_gemm_isa_work_f64_avx2;
+        g_isa = "avx2";
+        g_cases = g_fail = 0;
+        check_suite();
+        printf("avx2 (native): %ld cases, %ld failed\n", g_cases, g_fail);
+        cases += g_cases; fails += g_fail;
+    } else {
+        printf("avx2: not run (this CPU lacks AVX2+FMA)\n");
+    }
+    printf("%ld cases, %ld failed\n", cases, fails);
+    return fails != 0;
 }
