@@ -320,9 +320,11 @@ def table(results):
             rows.append(f"| {title} | - | not run yet | - | - | - | - | `{SCRIPT} --only {key}` |")
             continue
         met = "**met**" if r["met"] else "**not met**"
+        threads = f" ({r['threads']} thread{'s' if r['threads'] != 1 else ''})" \
+            if r.get("threads") else ""
         rows.append(f"| {title} | {r['target']} | {r['measured']} | {met} | "
                     f"{', '.join(map(str, r['seeds']))} | {r['epochs']} | "
-                    f"{r['train_seconds']:.1f} s | `{SCRIPT} --only {key}` |")
+                    f"{r['train_seconds']:.1f} s{threads} | `{SCRIPT} --only {key}` |")
         load = r.get("load")
         when = r["date"] + (f", machine load average {load[0]} / {load[1]} before / after"
                             if load else "")
@@ -331,8 +333,9 @@ def table(results):
     body = ("All targets: `" + SCRIPT + "` (a subset: `--only KEY[,KEY]`; keys in the command "
             "column). Source of each published number: `../shared/datasets/RESULTS.md`. Test "
             "accuracy is on the 10,000 test images; training time counts fastmlp's "
-            "fit/partial_fit calls only (not scoring), on 2 threads when the engine uses "
-            "them.\n\n" + "\n".join(rows) + "\n\nConfigurations and notes:\n\n" +
+            "fit/partial_fit calls only (not scoring), with the n_threads shown, on a shared "
+            "machine (the load is in the notes): times are indicative, accuracies are the "
+            "result.\n\n" + "\n".join(rows) + "\n\nConfigurations and notes:\n\n" +
             "\n".join(notes) + "\n")
     if machine:
         body += "\nMachine: " + "; ".join(sorted(machine)) + "\n"
@@ -366,7 +369,7 @@ def main(argv=None):
         print(f"== {key}: {title}", flush=True)
         start, load_before = time.perf_counter(), report.load_average()
         r = fn(args)
-        r.update(date=report.today(), machine=machine,
+        r.update(date=report.today(), machine=machine, threads=args.threads,
                  wall_seconds=round(time.perf_counter() - start, 1),
                  load=[load_before, report.load_average()])
         print(f"-> {r['measured']}: {'met' if r['met'] else 'NOT met'} ({r['target']})",
