@@ -17,15 +17,18 @@ from ._engine import NonFiniteLossError  # noqa: E402
 # show_config() and `python -m fastmlp --help` stay fast.
 _LAZY = {"MLP": "estimators", "MLPClassifier": "estimators", "MLPRegressor": "estimators",
          "save": "io", "load": "io", "ConvergenceWarning": "_compat",
-         "NotFittedError": "_compat", "to_onnx": "_onnx"}
+         "NotFittedError": "_compat", "to_onnx": "_onnx", "plot_training": "plot"}
 
 __all__ = ["available_isas", "get_isa", "set_isa", "show_config", "__version__",
            "set_num_threads", "get_num_threads",
-           "MLP", "MLPClassifier", "MLPRegressor", "save", "load", "to_onnx",
+           "MLP", "MLPClassifier", "MLPRegressor", "save", "load", "to_onnx", "plot_training",
+           "datasets",
            "ConvergenceWarning", "NotFittedError", "NonFiniteLossError"]
 
 
 def __getattr__(name):
+    if name == "datasets":
+        return _importlib.import_module(".datasets", __name__)
     if name in _LAZY:
         value = getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
@@ -34,4 +37,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"datasets"})

@@ -85,6 +85,100 @@ def _as_python(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+# ---- input standardization ------------------------------------------------------------
+# standardize=True learns a per-feature mean and scale at the first fit and applies
+# (X - mean) / scale inside fit, partial_fit, predict, predict_proba and score.
+#
+# Why scale the inputs rather than fold the scaler into the first layer (W / scale,
+# b - (mean / scale) @ W): folding subtracts two large numbers for a feature whose mean
+# is large against its spread (a year, a price), which loses most of float32's digits,
+# and the folded weights would need invalidating whenever coefs_ changes. Scaling is
+# done in float64 from the caller's values (float32 input is read as is, anything else
+# as float64, so a float64 column is not rounded to float32 before its mean is taken
+# away), then rounded once to the engine dtype. fit makes one scaled copy of the
+# training rows (the engine trains from it); predict scales a block of rows at a time
+# into a reused buffer, so it never holds a scaled copy of all of X.
+
+_BLOCK_BYTES = 1 << 19  # float64 bytes of one block of rows scaled at a time (512 KiB)
+
+
+def _raw_dtype(X):
+    """The dtype the scaler reads X in: float32 stays float32, all else becomes float64."""
+    return np.dtype(np.float32) if getattr(X, "dtype", None) == np.float32 else \
+        np.dtype(np.float64)
+
+
+def _block_rows(n_features, n_rows):
+    return max(1, min(n_rows, max(64, _BLOCK_BYTES // (8 * n_features))))
+
+
+def _fit_scaler(X, sample_weight=None):
+    """(mean, scale) per column of X in float64: the (sample-weighted) mean and
+    population standard deviation, and scale 1 for a constant column (exactly constant
+    over the rows of non-zero weight: its min equals its max), so a feature that never
+    varies in training is only centred instead of divided by zero.
+
+    Two passes over blocks of rows, so the float64 work memory stays bounded.
+    """
+    n, d = X.shape
+    if sample_weight is not None:
+        keep = sample_weight > 0  # zero-weight rows do not exist for the statistics
+        X, sample_weight = X[keep], sample_weight[keep]
+        n = X.shape[0]
+    rows = _block_rows(d, n)
+    total = np.zeros(d)
+    lo = np.full(d, np.inf)
+    hi = np.full(d, -np.inf)
+    w_sum = float(n) if sample_weight is None else float(sample_weight.sum(dtype=np.float64))
+    for start in range(0, n, rows):
+        part = X[start:start + rows]
+        if sample_weight is None:
+            total += part.sum(axis=0, dtype=np.float64)
+        else:
+            total += sample_weight[start:start + rows].astype(np.float64) @ part
+        np.minimum(lo, part.min(axis=0), out=lo)
+        np.maximum(hi, part.max(axis=0), out=hi)
+    mean = total / w_sum
+    sq = np.zeros(d)
+    for start in range(0, n, rows):
+        dev = X[start:start + rows].astype(np.float64) - mean
+        if sample_weight is None:
+            sq += np.einsum("ij,ij->j", dev, dev)
+        else:
+            sq += np.einsum("i,ij,ij->j", sample_weight[start:start + rows], dev, dev)
+    scale = np.sqrt(sq / w_sum)
+    constant = lo == hi
+    scale[constant] = 1.0
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+        raise ValueError("standardize=True could not compute finite means and standard "
+                         "deviations of X (its values overflow float64 when summed); rescale "
+                         "the features yourself and pass standardize=False")
+    return mean, scale
+
+
+def _standardize_block(X, scaler, out, tmp):
+    """out[...] = (X - mean) / scale, computed in the float64 ``tmp`` (same shape)."""
+    mean, scale = scaler
+    np.subtract(X, mean, out=tmp)
+    np.divide(tmp, scale, out=tmp)
+    out[...] = tmp
+
+
+def _standardized(X, scaler, dtype):
+    """A new C-contiguous array (X - mean) / scale in ``dtype``, built a block at a time."""
+    n, d = X.shape
+    out = np.empty((n, d), dtype=dtype)
+    rows = _block_rows(d, n)
+    tmp = np.empty((rows, d))
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        _standardize_block(X[start:stop], scaler, out[start:stop], tmp[:stop - start])
+    if not V.all_finite(out):
+        raise ValueError("standardized X has values beyond the range of "
+                         f"{np.dtype(dtype).name}; use dtype='float64'")
+    return out
+
+
 # ---- scores without scikit-learn ------------------------------------------------------
 
 def _weighted_mean(values, sample_weight):
@@ -267,6 +361,7 @@ class _BaseMLP(BaseEstimator):
             V.check_int("n_threads", self.n_threads, 1)
         c.n_threads = self.n_threads
         c.class_weight = self._class_weight_param()
+        c.standardize = V.check_bool("standardize", self.standardize)
         c.loss, c.output = self._loss_params()
         return c
 
@@ -336,11 +431,24 @@ class _BaseMLP(BaseEstimator):
         self._bind_views()
 
     # ---- inputs ------------------------------------------------------------------------
-    def _check_features(self, X, reset, c_dtype=None):
-        """X converted once; n_features_in_ and feature names checked against the fit."""
+    def _check_features(self, X, reset, c_dtype=None, standardize=False):
+        """X converted once; n_features_in_ and feature names checked against the fit.
+
+        With ``standardize`` X is converted to the dtype the scaling reads
+        (float32 input stays float32, anything else becomes float64), not to
+        the engine dtype: see ``_standardized``.
+        """
         who = type(self).__name__
         names = V.feature_names_of(X)
-        dtype = c_dtype if c_dtype is not None else np.dtype(self._engine_config["dtype"])
+        if standardize:
+            if V._is_sparse(X):
+                raise TypeError(f"{who} with standardize=True needs dense X: subtracting the "
+                                f"means would fill in every zero of a sparse matrix. Pass "
+                                f"X.toarray() if it fits in memory, or scale the columns "
+                                f"yourself (without centering) and use standardize=False")
+            dtype = _raw_dtype(X)
+        else:
+            dtype = c_dtype if c_dtype is not None else np.dtype(self._engine_config["dtype"])
         Xc = V.as_features(X, dtype=dtype, who=who)
         if reset:
             return Xc, names
@@ -540,7 +648,8 @@ class _BaseMLP(BaseEstimator):
         # -- validate everything before touching the model --------------------------
         if not first:
             self._check_same_network(c)
-        Xc, names = self._check_features(X, reset=first, c_dtype=c.dtype)
+        scaled = c.standardize if first else self._scaler() is not None
+        Xc, names = self._check_features(X, reset=first, c_dtype=c.dtype, standardize=scaled)
         n = Xc.shape[0]
         if first:
             spec, the_classes, y_enc, idx = self._first_targets(y, n, c, classes, incremental)
@@ -557,9 +666,17 @@ class _BaseMLP(BaseEstimator):
         w = self._effective_weights(sw, idx, spec, c, incremental, the_classes)
         if not incremental and idx is not None:
             self._check_two_weighted_classes(idx, w, the_classes)
+        scaler = None
+        if scaled:
+            # A first fit learns the statistics from its rows (weighted by sample_weight,
+            # so a weight of k equals k copies of the row); continuing keeps the stored
+            # ones, since the network was trained on them.
+            scaler = _fit_scaler(Xc, sw) if first else self._scaler()
+            Xc = _standardized(Xc, scaler, c.dtype)
         val = None
         if validation_data is not None:
-            val = self._check_validation_data(validation_data, c, spec, the_classes, Xc.shape[1])
+            val = self._check_validation_data(validation_data, c, spec, the_classes, Xc.shape[1],
+                                              scaler)
         elif c.early_stopping and c.solver != "lbfgs" and \
                 (not incremental or self.__dict__.get("_validation") is None):
             stratify = idx if spec["kind"] != "multilabel" else None
@@ -567,7 +684,7 @@ class _BaseMLP(BaseEstimator):
         w = None if w is None else w.astype(c.dtype)
         # -- from here on the model changes ---------------------------------------------
         if first:
-            self._initialize(Xc, names, spec, the_classes, c)
+            self._initialize(Xc, names, spec, the_classes, c, scaler)
         else:
             self._refresh_engine(c)
         if c.solver == "lbfgs":
@@ -583,13 +700,16 @@ class _BaseMLP(BaseEstimator):
                              f"with non-zero weight; {type(self).__name__} needs samples of at "
                              f"least 2 classes")
 
-    def _check_validation_data(self, data, c, spec, classes, n_features):
+    def _check_validation_data(self, data, c, spec, classes, n_features, scaler=None):
         if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
             raise TypeError("validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
                             "sample_weight_val)")
-        Xv = V.as_features(data[0], dtype=c.dtype, who=type(self).__name__, name="X_val")
+        Xv = V.as_features(data[0], dtype=c.dtype if scaler is None else _raw_dtype(data[0]),
+                           who=type(self).__name__, name="X_val")
         if Xv.shape[1] != n_features:
             raise ValueError(f"X_val has {Xv.shape[1]} features, but X has {n_features}")
+        if scaler is not None:  # the validation set is kept engine-ready: scaled once, here
+            Xv = _standardized(Xv, scaler, c.dtype)
         yv, idx = self._known_targets(data[1], Xv.shape[0], c, False, spec, classes,
                                       who="validation_data")
         swv = V.as_sample_weight(data[2] if len(data) == 3 else None, Xv.shape[0])
@@ -614,6 +734,11 @@ class _BaseMLP(BaseEstimator):
         for name, value in (("loss", c.loss), ("output_activation", c.output)):
             if value != "auto" and value != self._spec[name if name == "loss" else "output"]:
                 changes.append(f"{name} changed to {value!r}")
+        had_scaler = self._scaler() is not None
+        if c.standardize != had_scaler:
+            changes.append(f"standardize changed from {had_scaler} to {c.standardize} (the "
+                           f"network was trained on {'standardized' if had_scaler else 'raw'} "
+                           f"inputs)")
         if changes:
             raise ValueError("warm_start and partial_fit continue the fitted network, but "
                              + "; ".join(changes) + ". Set warm_start=False (or call fit) to "
@@ -630,7 +755,7 @@ class _BaseMLP(BaseEstimator):
         sizes, kw = self._engine_kwargs(config)
         return make_engine(tuple(sizes), **kw)
 
-    def _initialize(self, X, names, spec, classes, c):
+    def _initialize(self, X, names, spec, classes, c, scaler=None):
         rs = _check_random_state(self.random_state)
         sizes = (X.shape[1],) + c.hidden + (spec["n_outputs"],)
         config = dict(layer_sizes=list(sizes), hidden_activation=c.activation,
@@ -647,8 +772,11 @@ class _BaseMLP(BaseEstimator):
         engine.seed(seed)
         if c.solver != "lbfgs":
             engine.set_optimizer(c.solver, **self._optimizer_kwargs(c))
-        for stale in ("feature_names_in_", "classes_", "_validation", "_best_params"):
+        for stale in ("feature_names_in_", "classes_", "_validation", "_best_params",
+                      "scaler_mean_", "scaler_scale_"):
             self.__dict__.pop(stale, None)
+        if scaler is not None:
+            self.scaler_mean_, self.scaler_scale_ = scaler
         self._engine, self._engine_config, self._spec, self._seed = engine, config, spec, seed
         self._opt_config = self._optimizer_signature(c)
         self.n_features_in_ = X.shape[1]
@@ -1002,11 +1130,32 @@ class _BaseMLP(BaseEstimator):
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
 
     # ---- prediction --------------------------------------------------------------------
+    def _scaler(self):
+        """(scaler_mean_, scaler_scale_) of a model fitted with standardize=True, else None."""
+        mean = self.__dict__.get("scaler_mean_")
+        return None if mean is None else (mean, self.scaler_scale_)
+
     def _outputs(self, X):
         self._check_is_fitted()
-        Xc, _ = self._check_features(X, reset=False)
+        scaler = self._scaler()
+        Xc, _ = self._check_features(X, reset=False, standardize=scaler is not None)
         self._sync_params()
-        return self._engine.forward(Xc)
+        if scaler is None:
+            return self._engine.forward(Xc)
+        # Scale a block of rows at a time into one reused buffer, so predict never holds a
+        # scaled copy of all of X (see _standardized for why the weights are not folded).
+        eng = self._engine
+        n, dtype = Xc.shape[0], eng.params.dtype
+        out = np.empty((n, eng.layer_sizes[-1]), dtype=dtype)
+        rows = _block_rows(Xc.shape[1], n)
+        buf = np.empty((rows, Xc.shape[1]), dtype=dtype)
+        tmp = np.empty((rows, Xc.shape[1]), dtype=np.float64)
+        for start in range(0, n, rows):
+            stop = min(n, start + rows)
+            part = buf[:stop - start]
+            _standardize_block(Xc[start:stop], scaler, part, tmp[:stop - start])
+            eng.forward(part, out=out[start:stop])
+        return out
 
     def _fast_outputs(self, X, two_columns):
         """The serving path: outputs for a plain C-contiguous array of the
@@ -1035,6 +1184,7 @@ class _BaseMLP(BaseEstimator):
                 or spec["kind"] not in ("index", "binary")
                 or spec["output"] not in ("softmax", "logistic")
                 or self.__dict__.get("feature_names_in_") is not None
+                or self.__dict__.get("scaler_mean_") is not None  # inputs need scaling first
                 or not isinstance(getattr(self._engine, "_core", None), _core.NetCore)):
             return False
         return self._engine._core.serve
@@ -1136,6 +1286,8 @@ class _BaseMLP(BaseEstimator):
             arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
         if "_best_params" in self.__dict__:
             arrays["best_params"] = self._best_params
+        if self._scaler() is not None:
+            arrays["scaler_mean"], arrays["scaler_scale"] = self._scaler()
         if self.__dict__.get("_validation") is not None:
             for key, value in zip(self._VALIDATION_KEYS, self._validation):
                 if value is not None:
@@ -1159,6 +1311,17 @@ class _BaseMLP(BaseEstimator):
             self.feature_names_in_ = np.array(arrays["feature_names_in"], dtype=object)
         if "best_params" in arrays:
             self._best_params = np.array(arrays["best_params"], dtype=self._engine.params.dtype)
+        self.__dict__.pop("scaler_mean_", None)
+        self.__dict__.pop("scaler_scale_", None)
+        if "scaler_mean" in arrays or "scaler_scale" in arrays:
+            mean = np.array(arrays["scaler_mean"], dtype=np.float64)
+            scale = np.array(arrays["scaler_scale"], dtype=np.float64)
+            n = self.n_features_in_
+            if mean.shape != (n,) or scale.shape != (n,) or not np.isfinite(mean).all() \
+                    or not (np.isfinite(scale).all() and (scale > 0).all()):
+                raise ValueError(f"the input scaler must hold {n} finite means and {n} finite "
+                                 f"positive scales, got shapes {mean.shape} and {scale.shape}")
+            self.scaler_mean_, self.scaler_scale_ = mean, scale
         if "validation_X" in arrays:
             self._validation = tuple(None if arrays.get(k) is None else np.array(arrays[k])
                                      for k in self._VALIDATION_KEYS)
@@ -1169,7 +1332,9 @@ class _BaseMLP(BaseEstimator):
     if HAVE_SKLEARN:
         def __sklearn_tags__(self):
             tags = super().__sklearn_tags__()
-            tags.input_tags.sparse = True  # CSR/CSC/COO, trained without densifying
+            # CSR/CSC/COO, trained without densifying; not with standardize=True, since
+            # centering would fill in every zero (the error says so)
+            tags.input_tags.sparse = self.standardize is not True
             tags.input_tags.allow_nan = False
             return tags
 
@@ -1233,10 +1398,22 @@ _PARAMS_DOC = """
         Precision of training and prediction.
     n_threads : int or None, default=None
         Threads the engine may use (None: the engine decides).
+    standardize : bool, default=False
+        Scale every input feature to zero mean and unit variance with
+        statistics learned at the first fit (mean and population standard
+        deviation of the fit's rows, weighted by sample_weight, early-stopping
+        hold-out included; a constant feature gets scale 1), stored as
+        ``scaler_mean_`` and ``scaler_scale_`` and applied by fit,
+        partial_fit, predict, predict_proba and score, so the model always
+        takes raw inputs (also after save/load). With partial_fit the first
+        call's rows set the statistics. It cannot change on warm_start or
+        partial_fit. Scaling is computed in float64 a block of rows at a time.
 
     Fitted attributes are scikit-learn's plus ``validation_loss_curve_`` (the
     data loss on the validation set per epoch, when there is one) and
-    ``stop_training_`` (the stopping rule fired in the last call).
+    ``stop_training_`` (the stopping rule fired in the last call), and with
+    ``standardize=True`` ``scaler_mean_`` and ``scaler_scale_`` (float64, one
+    per feature).
 
     Seeding: ``random_state`` seeds a NumPy RandomState that draws the initial
     weights exactly as scikit-learn does, then one int64 seed
@@ -1272,7 +1449,7 @@ class MLPClassifier(ClassifierMixin, _ClassWeightMixin, _BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  leaky_slope=0.01, dropout=0.0, l1=0.0, weight_init="glorot", dtype="float32",
-                 n_threads=None, class_weight=None):
+                 n_threads=None, class_weight=None, standardize=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -1303,6 +1480,7 @@ class MLPClassifier(ClassifierMixin, _ClassWeightMixin, _BaseMLP):
         self.dtype = dtype
         self.n_threads = n_threads
         self.class_weight = class_weight
+        self.standardize = standardize
 
     def _loss_params(self):
         return "auto", "auto"
@@ -1358,7 +1536,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  leaky_slope=0.01, dropout=0.0, l1=0.0, weight_init="glorot", dtype="float32",
-                 n_threads=None):
+                 n_threads=None, standardize=False):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -1389,6 +1567,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.weight_init = weight_init
         self.dtype = dtype
         self.n_threads = n_threads
+        self.standardize = standardize
 
     def _loss_params(self):
         return V.check_option("loss", self.loss, ("squared_error", "poisson")), "auto"
@@ -1435,7 +1614,8 @@ class MLP(_ClassWeightMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, leaky_slope=0.01, dropout=0.0, l1=0.0,
-                 weight_init="glorot", dtype="float32", n_threads=None, class_weight=None):
+                 weight_init="glorot", dtype="float32", n_threads=None, class_weight=None,
+                 standardize=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -1468,6 +1648,7 @@ class MLP(_ClassWeightMixin, _BaseMLP):
         self.dtype = dtype
         self.n_threads = n_threads
         self.class_weight = class_weight
+        self.standardize = standardize
 
     def _loss_params(self):
         loss = V.check_option("loss", self.loss, _MLP_LOSSES)

@@ -35,8 +35,17 @@ dtype): ``params`` (the flat parameter vector: W_0..W_{L-1} each stored
 (4 uint64 words of the xoshiro256** generator), the optimizer moments
 ``engine_velocity`` or ``engine_adam_m`` / ``engine_adam_v``, ``classes``
 (numbers or a unicode 'U' array), ``feature_names_in`` ('U'), and when present
-``best_params`` (early stopping) and ``validation_X`` / ``validation_y`` /
-``validation_w`` / ``validation_w_score`` (the validation set partial_fit keeps).
+``best_params`` (early stopping), ``validation_X`` / ``validation_y`` /
+``validation_w`` / ``validation_w_score`` (the validation set partial_fit keeps,
+already standardized when the model standardizes) and ``scaler_mean`` /
+``scaler_scale`` (float64, one per input feature: the statistics of
+``standardize=True``; predictions apply ``(X - scaler_mean) / scaler_scale``
+first, so a file without them is a model of raw inputs).
+
+The scaler arrays were added to version 1 without a version bump: files
+without them read exactly as before, and a reader that predates them also
+predates the ``standardize`` parameter, so it refuses such a file (as
+inconsistent) rather than predicting on unscaled inputs.
 
 Parameter values in JSON: numbers, strings, booleans, null and lists as
 themselves; tuples as {"__tuple__": [...]}, dicts (class_weight) as

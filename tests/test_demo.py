@@ -68,7 +68,7 @@ def test_help_lists_the_demo():
 
 @pytest.mark.parametrize("args,message", [
     ((), "the following arguments are required: COMMAND"),
-    (("train",), "invalid choice: 'train'"),
+    (("train",), "the following arguments are required: DATA"),
     (("demo", "--epochs", "0"), "argument --epochs: expected a positive integer, got 0"),
     (("demo", "--hidden", "64,x"), "argument --hidden: expected sizes like"),
     (("demo", "--learning-rate", "nan"), "argument --learning-rate: expected a positive number"),
