@@ -103,6 +103,14 @@ def feature_names_of(X):
     return None
 
 
+def as_array(value, name, what):
+    """np.asarray(value), or a ValueError naming the argument when it is ragged."""
+    try:
+        return np.asarray(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} could not be made into an array ({exc}); pass {what}") from None
+
+
 def _non_finite_message(name, a):
     if np.isnan(a).any():
         return f"Input {name} contains NaN."
@@ -131,7 +139,7 @@ def as_features(X, *, dtype, who, name="X"):
     if _is_sparse(X):
         raise TypeError(f"{name} is a scipy sparse matrix, and sparse input is not supported: "
                         f"{who} needs a dense array; pass {name}.toarray() if it fits in memory")
-    a = np.asarray(X)
+    a = as_array(X, name, "a 2-D array with the same number of features in every row")
     kind = a.dtype.kind
     if kind == "b":
         raise TypeError(f"{name} has dtype bool; {who} needs numeric features. If 0/1 features "
@@ -210,7 +218,7 @@ def as_regression_targets(y, *, n_samples, dtype, who, allow_2d=True):
     """Float targets of shape (n,) or (n, n_outputs) in ``dtype``."""
     if y is None:
         raise ValueError(f"{who} requires y to be passed, but the target y is None")
-    a = np.asarray(y)
+    a = as_array(y, "y", "one target (or one row of targets of the same length) per sample")
     kind = a.dtype.kind
     if kind == "c":
         raise ValueError(f"Complex data not supported: y has dtype {a.dtype}")
@@ -243,7 +251,7 @@ def as_sample_weight(sample_weight, n_samples, *, dtype=np.float64):
     if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, (bool, np.bool_)):
         sw = np.full(n_samples, float(sample_weight))
     else:
-        sw = np.asarray(sample_weight)
+        sw = as_array(sample_weight, "sample_weight", "one number per sample")
         if sw.dtype.kind not in "biuf":
             try:
                 sw = sw.astype(np.float64)

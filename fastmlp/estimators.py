@@ -92,9 +92,25 @@ def _weighted_mean(values, sample_weight):
     return float(np.average(values, weights=sample_weight))
 
 
+def _score_args(y_true, y_pred, sample_weight):
+    """y_true and sample_weight checked against the predictions (one entry per row of X)."""
+    y_true = V.as_array(y_true, "y", "one true label or target per row of X")
+    n = len(y_pred)
+    if y_true.ndim == 0:
+        raise ValueError(f"y must hold one true label or target per row of X ({n} rows), got "
+                         f"{y_true!r}")
+    V.check_n_samples("score", n, y_true.shape[0])
+    if sample_weight is not None:
+        sw = V.as_array(sample_weight, "sample_weight", "one number per row of X")
+        if sw.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), one weight per row of X, "
+                             f"got shape {sw.shape}")
+    return y_true
+
+
 def _accuracy(y_true, y_pred, sample_weight=None):
     """Fraction of rows predicted exactly (subset accuracy for multilabel)."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    y_true, y_pred = _score_args(y_true, y_pred, sample_weight), np.asarray(y_pred)
     if y_true.ndim == 2 and y_true.shape[1] == 1 and y_pred.ndim == 1:
         y_true = y_true.ravel()
     correct = y_true == y_pred
@@ -109,7 +125,7 @@ def _r2(y_true, y_pred, sample_weight=None):
     As scikit-learn: a constant target scores 1.0 when predicted exactly and
     0.0 otherwise; fewer than two samples give NaN.
     """
-    y_true = np.asarray(y_true, dtype=np.float64)
+    y_true = np.asarray(_score_args(y_true, y_pred, sample_weight), dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.shape[0] < 2:
         warnings.warn("R^2 score is not well-defined with less than two samples.", UserWarning)
@@ -131,7 +147,7 @@ def _parse_labels(y, n_samples, who):
     """('labels', 1-D array) or ('multilabel', 2-D 0/1 array) from what a user passed."""
     if y is None:
         raise ValueError(f"{who} requires y to be passed, but the target y is None")
-    a = np.asarray(y)
+    a = V.as_array(y, "y", "one label (or one 0/1 indicator row of the same length) per sample")
     if a.ndim == 2 and a.shape[1] == 1:
         a = V.column_or_1d(a, "y", DataConversionWarning)
     if a.ndim == 0 or a.ndim > 2:
@@ -256,11 +272,15 @@ class _BaseMLP(BaseEstimator):
                              "objective; use solver='adam' or 'sgd', or set dropout=0")
         c.l1 = V.check_real("l1", self.l1, 0)
         c.weight_init = V.check_option("weight_init", self.weight_init, _WEIGHT_INITS)
+        # Only names and types are dtypes here: np.dtype(None) would silently be float64,
+        # and `None in (dtype, dtype)` is True because dtype(None) == float64.
+        if not isinstance(self.dtype, (str, type, np.dtype)):
+            raise TypeError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         try:
             c.dtype = np.dtype(self.dtype)
         except TypeError:
             c.dtype = None
-        if c.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        if c.dtype is None or c.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if self.n_threads is not None:
             V.check_int("n_threads", self.n_threads, 1)
@@ -433,7 +453,8 @@ class _BaseMLP(BaseEstimator):
 
     @staticmethod
     def _regression_y(y, n, dtype, who):
-        a = y if y is None else np.asarray(y)
+        a = y if y is None else V.as_array(y, "y", "one target (or one row of targets of the "
+                                                  "same length) per sample")
         if a is not None and a.ndim == 2 and a.shape[1] == 1:
             a = V.column_or_1d(a, "y", DataConversionWarning)
         return V.as_regression_targets(a, n_samples=n, dtype=dtype, who=who)
@@ -1426,7 +1447,8 @@ class MLP(_ClassWeightMixin, _BaseMLP):
             return "classification"
         if c.loss == "poisson":
             return "regression"
-        kind = np.asarray(y).dtype.kind if y is not None else "f"
+        kind = V.as_array(y, "y", "one target or label per sample").dtype.kind \
+            if y is not None else "f"
         return "regression" if kind in "fc" else "classification"
 
     @property

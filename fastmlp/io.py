@@ -51,6 +51,7 @@ file in the same directory, then os.replace, so a crash never leaves a
 half-written model under the target name. Classes and label arrays that were
 object arrays of strings come back as unicode arrays.
 """
+import errno
 import io
 import json
 import os
@@ -143,8 +144,14 @@ def save(model, path):
     arrays = {k: _portable(k, v) for k, v in arrays.items()}
     header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape)}
                         for k, v in arrays.items()}
-    path = os.fspath(path)
+    path = _path_arg(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "cannot save a model over a directory; pass a "
+                                "file name such as model.fmlp", path)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, f"cannot save the model: the directory "
+                                f"{directory} does not exist", path)
     fd, tmp = tempfile.mkstemp(prefix=".fastmlp-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -166,15 +173,25 @@ def save(model, path):
 
 def load(path):
     """Read a model written by :func:`save`. Never executes code from the file."""
-    path = os.fspath(path)
+    path = _path_arg(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no such model file: {path}")
+        raise FileNotFoundError(errno.ENOENT, "no such model file", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "a model file is expected, not a directory", path)
     try:
         with zipfile.ZipFile(path) as zf:
             return _read(zf, path)
     except zipfile.BadZipFile as exc:
         raise ValueError(f"cannot load {path}: not a fastmlp model file, or the file is "
                          f"truncated or corrupted ({exc})") from exc
+
+
+def _path_arg(path):
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a str or os.PathLike naming the model file, got "
+                        f"{type(path).__name__}") from None
 
 
 def _read(zf, path):
