@@ -1114,6 +1114,7 @@ class _BaseMLP(BaseEstimator):
 
     def _import_state(self, state, arrays):
         """Inverse of _export_state (the arrays may be read-only)."""
+        self._check_import(state, arrays)
         for name in self._STATE_PUBLIC + self._STATE_PRIVATE:
             value = state[name]
             self.__dict__[name] = list(value) if isinstance(value, list) else value
@@ -1134,6 +1135,86 @@ class _BaseMLP(BaseEstimator):
                                      for k in self._VALIDATION_KEYS)
         else:
             self._validation = None
+
+    _KINDS = {"regression": "regression", "index": "classification",
+              "onehot": "classification", "binary": "classification",
+              "multilabel": "classification"}
+
+    def _check_import(self, state, arrays):
+        """Refuse saved state that disagrees with itself (ValueError naming the field).
+
+        The engine trusts its callers: predict hands it X of n_features_in_ columns, so a
+        file whose n_features_in_ differed from the network's input width would make the C
+        forward pass read past X. Everything such a disagreement could reach is checked
+        here, before a network is built (its size comes from layer_sizes, so a tampered
+        size is compared with the stored parameters first, not allocated).
+        """
+        def bad(what):
+            raise ValueError(f"{what}; the saved state is inconsistent")
+        config, spec = state["_engine_config"], state["_spec"]
+        sizes = config["layer_sizes"]
+        if not isinstance(sizes, list) or len(sizes) < 2 or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sizes):
+            bad(f"_engine_config layer_sizes {sizes!r} is not a list of at least two sizes >= 1")
+        params = arrays["params"]
+        expected = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        if params.ndim != 1 or params.shape[0] != expected:
+            bad(f"params has shape {params.shape}, but layer_sizes {sizes} need ({expected},)")
+        if params.dtype != np.dtype(config["dtype"]):
+            bad(f"params has dtype {params.dtype}, but _engine_config says {config['dtype']}")
+        if not V.all_finite(params):
+            bad("params holds NaN or infinity")
+        for name, value in (("n_features_in_", sizes[0]), ("n_outputs_", sizes[-1]),
+                            ("n_layers_", len(sizes))):
+            if state[name] != value:
+                bad(f"{name} is {state[name]!r}, but layer_sizes {sizes} say {value}")
+        if not isinstance(spec, dict) or self._KINDS.get(spec["kind"]) != spec["task"] or \
+                spec["n_outputs"] != sizes[-1]:
+            bad(f"_spec {spec!r} does not describe a network with {sizes[-1]} outputs")
+        if spec["output"] != config["output_activation"] or spec["loss"] != config["loss"]:
+            bad("_spec and _engine_config name different outputs or losses")
+        if type(self) is MLPRegressor and spec["task"] != "regression" or \
+                type(self) is MLPClassifier and spec["task"] != "classification":
+            bad(f"a {type(self).__name__} cannot hold a {spec['task']} network")
+        classes = arrays.get("classes")
+        if spec["task"] == "classification":
+            n_classes = 2 if spec["kind"] == "binary" else sizes[-1]
+            if classes is None or classes.shape != (n_classes,):
+                bad(f"classes must hold {n_classes} labels for this network, got "
+                    f"{None if classes is None else classes.shape}")
+        elif classes is not None:
+            bad("a regression network has no classes")
+        names = arrays.get("feature_names_in")
+        if names is not None and names.shape != (sizes[0],):
+            bad(f"feature_names_in has shape {names.shape}, but the network has {sizes[0]} "
+                f"inputs")
+        best = arrays.get("best_params")
+        if best is not None and (best.shape != params.shape or not V.all_finite(best)):
+            bad("best_params does not match params in shape, or is not finite")
+        if "validation_X" in arrays:
+            self._check_imported_validation(arrays, sizes, spec, params.dtype, bad)
+
+    def _check_imported_validation(self, arrays, sizes, spec, dtype, bad):
+        """The kept validation set goes to the engine as it is: shapes and dtypes must fit."""
+        vx, vy = arrays["validation_X"], arrays.get("validation_y")
+        if vx.ndim != 2 or vx.shape[1] != sizes[0] or vx.shape[0] < 1 or vx.dtype != dtype:
+            bad(f"validation_X has dtype {vx.dtype} and shape {vx.shape}, but the network needs "
+                f"{dtype} rows of {sizes[0]} features")
+        n = vx.shape[0]
+        if spec["kind"] == "index":
+            ok = vy is not None and vy.dtype == np.int64 and vy.shape == (n,) and \
+                (vy.size == 0 or (vy.min() >= 0 and vy.max() < sizes[-1]))
+        else:
+            ok = vy is not None and vy.dtype == dtype and vy.shape == (n, sizes[-1]) and \
+                V.all_finite(vy)
+        if not ok:
+            bad("validation_y does not hold one encoded target per row of validation_X")
+        for key in ("validation_w", "validation_w_score"):
+            w = arrays.get(key)
+            if w is not None and (w.shape != (n,) or w.dtype.kind != "f" or
+                                  not V.all_finite(w) or (w < 0).any() or
+                                  (key == "validation_w" and w.dtype != dtype)):
+                bad(f"{key} is not one finite, non-negative weight per validation row")
 
     # ---- tags --------------------------------------------------------------------------
     if HAVE_SKLEARN:

@@ -54,9 +54,11 @@ object arrays of strings come back as unicode arrays.
 import errno
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -64,8 +66,12 @@ FORMAT = "fastmlp-model"
 FORMAT_VERSION = 1
 # What malformed content can raise while it is decoded (never OSError: a disk
 # problem is not a corrupted model and keeps its own type).
+# RecursionError: JSON nested deeper than the interpreter recurses; zlib.error: damaged
+# deflate data; OverflowError: a number too large for the engine's int64 counters.
 _ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, zipfile.BadZipFile,
-           EOFError, UnicodeDecodeError)
+           EOFError, UnicodeDecodeError, RecursionError, zlib.error, OverflowError)
+# save() stores members uncompressed; deflate is read too (a re-zipped model), nothing else.
+_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
@@ -201,10 +207,16 @@ def _read(zf, path):
     names = set(zf.namelist())
     if "header.json" not in names:
         raise bad("not a fastmlp model file (it has no header.json)")
+    for info in zf.infolist():
+        if info.compress_type not in _COMPRESSIONS:
+            raise bad(f"the member {info.filename!r} uses ZIP compression method "
+                      f"{info.compress_type}; fastmlp model files store members uncompressed "
+                      f"(or deflated)")
     try:
         header = json.loads(zf.read("header.json").decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad(f"header.json is not valid JSON ({exc}); the file is corrupted") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError, zlib.error) as exc:
+        raise bad(f"header.json is not valid JSON ({type(exc).__name__}: {exc}); the file is "
+                  f"corrupted") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise bad(f"not a fastmlp model file (format {header.get('format')!r} instead of "
                   f"{FORMAT!r})" if isinstance(header, dict) else "not a fastmlp model file")
@@ -227,11 +239,7 @@ def _read(zf, path):
             if member not in names:
                 raise bad(f"the array {key!r} listed in header.json is missing; the file is "
                           f"truncated or corrupted")
-            a = np.load(io.BytesIO(zf.read(member)), allow_pickle=False)
-            if a.dtype.str != meta["dtype"] or list(a.shape) != list(meta["shape"]):
-                raise bad(f"the array {key!r} has dtype {a.dtype.str} and shape {list(a.shape)}, "
-                          f"but header.json says {meta['dtype']} and {meta['shape']}")
-            arrays[key] = a
+            arrays[key] = _read_npy(zf, member, key, meta, bad)
         model = cls()
         model.set_params(**{k: _decode(v) for k, v in header["params"].items()})
         if header["fitted"]:
@@ -241,6 +249,42 @@ def _read(zf, path):
             raise
         raise bad(f"the file is corrupted or inconsistent ({type(exc).__name__}: {exc})") from exc
     return model
+
+
+def _read_npy(zf, member, key, meta, bad):
+    """One .npy member, checked against its index entry in header.json.
+
+    The shape in a .npy header is only a claim: it is compared with the bytes the
+    member really holds before anything is allocated, so a damaged or hostile header
+    cannot make the reader ask for terabytes (np.load would allocate first).
+    """
+    info = zf.getinfo(member)
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise bad(f"the array {key!r} is in .npy format version {version}, which fastmlp "
+                      f"does not write")
+        if dtype.hasobject:
+            raise bad(f"the array {key!r} holds Python objects; model files hold only numbers "
+                      f"and strings")
+        if dtype.str != meta["dtype"] or list(shape) != list(meta["shape"]):
+            raise bad(f"the array {key!r} has dtype {dtype.str} and shape {list(shape)}, but "
+                      f"header.json says {meta['dtype']} and {meta['shape']}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        have = info.file_size - f.tell()
+        if have != nbytes:
+            raise bad(f"the array {key!r} declares shape {list(shape)} of {dtype.str} "
+                      f"({nbytes} bytes) but holds {have} bytes; the file is truncated or "
+                      f"corrupted")
+        data = bytearray(nbytes)
+        if f.readinto(data) != nbytes:
+            raise bad(f"the array {key!r} is truncated")
+    a = np.frombuffer(data, dtype=dtype)
+    return a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
 
 
 def _version():
