@@ -1017,7 +1017,27 @@ class _BaseMLP(BaseEstimator):
         self._check_is_fitted()
         Xc, _ = self._check_features(X, reset=False)
         self._sync_params()
-        return self._engine.forward(Xc)
+        out = self._engine.forward(Xc)
+        if not V.all_finite(out):
+            self._refuse_overflow(Xc, out)
+        return out
+
+    def _refuse_overflow(self, Xc, out):
+        """Outputs that overflowed (inf, or NaN from inf - inf) are no prediction: say why.
+
+        Weights are always finite (assignments are checked, training rolls back
+        non-finite steps), so only values too large for the dtype get here: huge X, or
+        the huge weights of a model that diverged.
+        """
+        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        dtype = np.dtype(self._engine_config["dtype"]).name
+        fix = "scale X (e.g. standardize its features)" + \
+            (" or use dtype='float64'" if dtype == "float32" else "")
+        raise ValueError(f"the network's outputs overflowed to infinity or NaN for {len(rows)} "
+                         f"of {len(out)} rows of X (the first is row {rows[0]}; |X| reaches "
+                         f"{float(np.abs(Xc).max()):.3g}): the values exceed {dtype} on their way "
+                         f"through the network. To get predictions, {fix}; if the model "
+                         f"diverged during training, refit it with a lower learning rate")
 
     def _predict_labels(self, out):
         kind = self._spec["kind"]
