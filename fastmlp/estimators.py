@@ -1189,8 +1189,13 @@ class _BaseMLP(BaseEstimator):
             if state[name] != value:
                 bad(f"{name} is {state[name]!r}, but layer_sizes {sizes} say {value}")
         if not isinstance(spec, dict) or self._KINDS.get(spec["kind"]) != spec["task"] or \
-                spec["n_outputs"] != sizes[-1]:
+                spec["n_outputs"] != sizes[-1] or spec["y_ndim"] not in (1, 2):
             bad(f"_spec {spec!r} does not describe a network with {sizes[-1]} outputs")
+        y_dtype = spec["y_dtype"]
+        if (spec["kind"] == "multilabel") != (y_dtype is not None) or (
+                y_dtype is not None and (not isinstance(y_dtype, str) or
+                                         np.dtype(y_dtype).kind not in "biuf")):
+            bad(f"_spec y_dtype {y_dtype!r} does not fit a {spec['kind']} network")
         if spec["output"] != config["output_activation"] or spec["loss"] != config["loss"]:
             bad("_spec and _engine_config name different outputs or losses")
         if type(self) is MLPRegressor and spec["task"] != "regression" or \

@@ -187,7 +187,7 @@ def load(path):
     try:
         with zipfile.ZipFile(path) as zf:
             return _read(zf, path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError) as exc:  # e.g. "zip file version 8.4"
         raise ValueError(f"cannot load {path}: not a fastmlp model file, or the file is "
                          f"truncated or corrupted ({exc})") from exc
 
@@ -212,6 +212,8 @@ def _read(zf, path):
             raise bad(f"the member {info.filename!r} uses ZIP compression method "
                       f"{info.compress_type}; fastmlp model files store members uncompressed "
                       f"(or deflated)")
+        if info.flag_bits & 0x1:
+            raise bad(f"the member {info.filename!r} is encrypted; fastmlp model files are not")
     try:
         header = json.loads(zf.read("header.json").decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError, zlib.error) as exc:

@@ -335,3 +335,20 @@ def test_unknown_compression_method_is_a_value_error(fuzz_file):
     fuzz_file.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="cannot load"):
         fastmlp.load(fuzz_file)
+
+
+def test_encrypted_member_and_newer_zip_version_are_value_errors(fuzz_file):
+    """Two corner cases bit flips reach: the 'encrypted' flag (zipfile then raises
+    RuntimeError, password required) and a 'version needed' zipfile does not implement
+    (NotImplementedError)."""
+    good = _zip([(info.filename, raw) for info, raw in _members(GOOD[3])])
+    central = good.rfind(b"PK\x01\x02")
+    encrypted = bytearray(good)
+    encrypted[6] |= 1               # general purpose flag, local header
+    encrypted[central + 8] |= 1     # and central directory entry
+    newer = bytearray(good)
+    newer[central + 6] = 84         # "version needed to extract": 8.4
+    for data in (encrypted, newer):
+        fuzz_file.write_bytes(bytes(data))
+        with pytest.raises(ValueError, match="cannot load"):
+            fastmlp.load(fuzz_file)
