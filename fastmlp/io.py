@@ -216,7 +216,7 @@ def _read(zf, path):
             raise bad(f"the member {info.filename!r} is encrypted; fastmlp model files are not")
     try:
         header = json.loads(zf.read("header.json").decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError, zlib.error) as exc:
+    except _ERRORS as exc:  # bad JSON, or a damaged member (EOFError, zlib.error, ...)
         raise bad(f"header.json is not valid JSON ({type(exc).__name__}: {exc}); the file is "
                   f"corrupted") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:

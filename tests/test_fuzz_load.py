@@ -352,3 +352,13 @@ def test_encrypted_member_and_newer_zip_version_are_value_errors(fuzz_file):
         fuzz_file.write_bytes(bytes(data))
         with pytest.raises(ValueError, match="cannot load"):
             fastmlp.load(fuzz_file)
+
+
+def test_member_shorter_than_its_directory_entry_is_a_value_error(fuzz_file):
+    """A bit flip in a local header's name length (found by the long fuzz run) makes
+    zipfile read past the member's data and raise EOFError."""
+    data = bytearray(GOOD[0])
+    data[29] ^= 1 << 4
+    fuzz_file.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="cannot load"):
+        fastmlp.load(fuzz_file)
