@@ -544,3 +544,7 @@ def adam_update(cnp.ndarray w, cnp.ndarray m, cnp.ndarray v, cnp.ndarray g, doub
 # ---- the engine -------------------------------------------------------------------
 
 include "_network.pxi"
+
+# ---- test hooks ---------------------------------------------------------------
+
+include "_testing.pxi"
