@@ -183,15 +183,18 @@ def test_the_gil_is_released_while_c_works(what):
         warnings.simplefilter("ignore")
         model.fit(X[:500], y[:500])
         model.set_params(warm_start=True)
-        once = (lambda: model.fit(X, y)) if what == "fit" else (lambda: model.predict_proba(X))
+        X32 = X.astype(np.float32)  # no conversion in Python around the C call
+        once = (lambda: model.fit(X32, y)) if what == "fit" else \
+            (lambda: model.predict_proba(X32))
         # enough calls for about half a CPU second on this machine, whatever its speed
         c0 = time.thread_time()
         once()
         reps = int(np.ceil(0.5 / max(time.thread_time() - c0, 1e-3)))
         python_cpu, call_cpu = _python_cpu_during(lambda: [once() for _ in range(reps)])
-    # Holding the GIL would leave the Python thread a few switch intervals at most.
+    # Holding the GIL would leave the Python thread a few switch intervals at most (a build
+    # without `with nogil` measured 0.1-0.25 here, the real one about 1).
     assert call_cpu > 0.2, "the calls were too short to tell"
-    assert python_cpu > 0.3 * call_cpu, (python_cpu, call_cpu, reps)
+    assert python_cpu > 0.5 * call_cpu, (python_cpu, call_cpu, reps)
 
 
 def test_the_measure_tells_a_held_gil_apart():
@@ -203,4 +206,4 @@ def test_the_measure_tells_a_held_gil_apart():
     reps = int(np.ceil(0.5 / max(time.thread_time() - c0, 1e-3)))
     python_cpu, call_cpu = _python_cpu_during(lambda: [sorted(values) for _ in range(reps)])
     assert call_cpu > 0.2
-    assert python_cpu < 0.3 * call_cpu, (python_cpu, call_cpu)
+    assert python_cpu < 0.5 * call_cpu, (python_cpu, call_cpu)
