@@ -89,7 +89,10 @@ mkdir -p "$LOG"
 rm -f "$LOG"/*
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:abort_on_error=1:log_path=$LOG/asan:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$LOG/ubsan:${UBSAN_OPTIONS:-}"
-export FASTMLP_UNDER_SANITIZER=1
+# The copy lives elsewhere: point the real-data tests at the tree's data sets, if any.
+if [[ -z ${FASTMLP_DATASETS:-} && -d "$ROOT/../shared/datasets" ]]; then
+    export FASTMLP_DATASETS="$(cd "$ROOT/../shared/datasets" && pwd)"
+fi
 
 echo "sanitize: running python -m pytest ${ARGS[*]}"
 status=0
