@@ -99,6 +99,9 @@ typedef struct {
     int loss;                 /* fmlp_loss */
     void *params;             /* float or double, per the _f32/_f64 call */
     const double *dropout;    /* L-1 rates in [0, 1), or NULL */
+    int n_threads;            /* threads for this network's work; 0: the process default */
+    int w0_transposed;        /* W_0 stored [sizes[0], sizes[1]] (fan_in, fan_out): the
+                                 layout sparse inputs want (one weight row per non-zero) */
 } fmlp_net;
 
 /* Optimizer settings and state; m and v have the length of params. */
@@ -114,11 +117,14 @@ typedef struct {
 } fmlp_optim;
 
 /* Training data, rows selected by index. X has unit column stride and row
- * stride ldx. Targets are labels (cross-entropy from classes) or Y
- * [n, n_outputs] contiguous; w (per-sample weights) may be NULL. */
+ * stride ldx; or, when indptr is not NULL, X is CSR: X holds the values and
+ * row r its entries indptr[r]..indptr[r+1] at columns indices[...]. Targets
+ * are labels (cross-entropy from classes) or Y [n, n_outputs] contiguous;
+ * w (per-sample weights) may be NULL. */
 typedef struct {
     const void *X;
     int64_t ldx, n;
+    const int64_t *indptr, *indices;
     const int64_t *labels;
     const void *Y;
     const void *w;
@@ -135,6 +141,10 @@ typedef struct {
     double penalty_sum;       /* the penalty part of loss_sum */
     int64_t nonfinite_at;     /* first sample of the batch that diverged */
 } fmlp_epoch;
+
+/* Flags of fmlp_net_predict. */
+#define FMLP_PREDICT_CHECK_FINITE 1
+#define FMLP_PREDICT_TWO_COLUMNS 2
 
 /* Start an epoch: pos = loss_sum = 0 and, when shuffling, perm = a fresh
  * permutation of 0..n-1 drawn from rng (else the identity). */

@@ -132,6 +132,27 @@ void FMLP_FN(fmlp_adam_update)(FMLP_T *W, FMLP_T *Mm, FMLP_T *Vm, const FMLP_T *
                                int64_t n, FMLP_T lr, FMLP_T beta1, FMLP_T beta2,
                                FMLP_T eps, int64_t t, FMLP_T l2, FMLP_T l1);
 
+/* ==== sparse inputs ====================================================== */
+/* X is CSR: row r holds values[indptr[r]:indptr[r+1]] at columns
+ * indices[...] (any order, no duplicates needed). rows (may be NULL = 0..M-1)
+ * selects the M rows used, in place, without a copy. */
+
+/* C[M,N] = beta C + X_sel @ op(B): op(B) = B [K,N] (row stride ldb), or with
+ * trans_b B^T for B [N,K]. beta == 0 OVERWRITES C (never read); otherwise
+ * ACCUMULATES. Splits rows over up to n_threads threads. */
+void FMLP_FN(fmlp_csr_matmul)(FMLP_T *C, int64_t ldc, const int64_t *rows, const int64_t *indptr,
+                              const int64_t *indices, const FMLP_T *values, int64_t M,
+                              const FMLP_T *B, int64_t ldb, int64_t N, int trans_b, FMLP_T beta,
+                              int n_threads);
+
+/* C += scale * X_sel^T @ G, G [M,N]: C is [K,N] (row stride ldc), or with
+ * c_transposed [N,K]. ACCUMULATES, and only into the rows (columns) of the
+ * non-zero columns of X_sel. Splits G's columns over up to n_threads. */
+void FMLP_FN(fmlp_csr_t_matmul_acc)(FMLP_T *C, int64_t ldc, const int64_t *rows, const int64_t *indptr,
+                                    const int64_t *indices, const FMLP_T *values, int64_t M,
+                                    const FMLP_T *G, int64_t ldg, int64_t N, int c_transposed,
+                                    FMLP_T scale, int n_threads);
+
 /* ==== the engine ========================================================== */
 
 /* Bytes of scratch fmlp_train_slice needs for minibatches of up to batch rows. */
@@ -160,6 +181,19 @@ size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows);
  * work holds less than one row. */
 int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
                               int64_t n, void *work, size_t work_size);
+
+/* fmlp_net_forward with options: FMLP_PREDICT_CHECK_FINITE refuses
+ * (FMLP_ERR_NONFINITE, out unspecified) an X holding NaN or infinity, checked
+ * chunk by chunk before it is used; FMLP_PREDICT_TWO_COLUMNS writes a
+ * one-output network's probabilities as out [n, 2] = [1 - p, p]. Uses up to
+ * the network's thread count when the pool is free; otherwise one thread. */
+int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
+                              int64_t n, void *work, size_t work_size, int flags);
+
+/* fmlp_net_predict for CSR rows 0..n-1 (see the sparse kernels above). */
+int FMLP_FN(fmlp_net_predict_csr)(const fmlp_net *net, FMLP_T *out, const int64_t *indptr,
+                                  const int64_t *indices, const FMLP_T *values, int64_t n,
+                                  void *work, size_t work_size, int flags);
 
 /* Loss over all n rows as one batch, and its gradient in params' layout:
  * loss = weighted mean data loss + (0.5 alpha sum W^2 + l1 sum |W|) / sum w.

@@ -19,6 +19,12 @@ void fmlp_vec_select(int isa);
  * outputs. Serial when n_threads <= 1 or the pool is busy (no nesting). */
 typedef void (*fmlp_task_fn)(void *ctx, int64_t task);
 void fmlp_parallel_for(int n_threads, int64_t n_tasks, fmlp_task_fn fn, void *ctx);
+/* Run fn(ctx, lo, hi) over [0, n) in up to `threads` contiguous pieces whose
+ * boundaries are multiples of `align`, none smaller than min_piece. */
+typedef void (*fmlp_range_fn)(void *ctx, int64_t lo, int64_t hi);
+void fmlp_par_range(int threads, int64_t n, int64_t align, int64_t min_piece, fmlp_range_fn fn,
+                    void *ctx);
+
 /* The thread count a kernel called now should use (budget, default, cores). */
 int fmlp_threads_for_call(void);
 

@@ -58,6 +58,18 @@ static double fmlp_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* ---- threads ------------------------------------------------------------------
+ * A step splits its big pieces (GEMMs, row-wise passes, the update) over the
+ * pool. Every split is by output rows, columns or elements, never by a
+ * reduction, so results do not depend on the thread count. */
+
+static int fmlp_net_threads(const fmlp_net *net)
+{
+    int n = net->n_threads > 0 ? net->n_threads : fmlp_get_default_threads();
+    int cpus = fmlp_cpu_count();
+    return n < cpus ? (n < 1 ? 1 : n) : cpus;
+}
+
 /* ---- untyped entry points --------------------------------------------------- */
 
 void fmlp_rng_seed_state(fmlp_rng *rng, uint64_t seed) { fmlp_rng_seed(rng, seed); }

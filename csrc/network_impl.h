@@ -18,9 +18,99 @@ typedef struct {
     FMLP_T *grad;          /* [n_params] */
     FMLP_T *snap;          /* [n_params] finite weights to fall back to */
     FMLP_T *snap_m, *snap_v; /* [n_params] the optimizer moments that go with them */
-    void *gemm_work;
-    size_t gemm_work_size;
+    char *gemm_work;       /* nt slots of gemm_slot bytes, one per thread */
+    size_t gemm_slot;
+    int nt;                /* threads this step may use */
 } FMLP_FN(train_ws);
+
+/* ---- parallel pieces of a step ------------------------------------------------ */
+
+typedef struct {
+    FMLP_T *C;
+    const FMLP_T *A, *B;
+    int64_t ldc, lda, ldb, M, N, K, block;
+    int ta, tb, split_n;
+    FMLP_T alpha, beta;
+    char *work;
+    size_t slot;
+} FMLP_FN(pgemm_job);
+
+static void FMLP_FN(pgemm_task)(void *vjob, int64_t t)
+{
+    const FMLP_FN(pgemm_job) *j = (const FMLP_FN(pgemm_job) *)vjob;
+    const int64_t dim = j->split_n ? j->N : j->M;
+    const int64_t lo = t * j->block, hi = lo + j->block < dim ? lo + j->block : dim;
+    if (lo >= hi) return;
+    const int64_t m0 = j->split_n ? 0 : lo, m1 = j->split_n ? j->M : hi;
+    const int64_t n0 = j->split_n ? lo : 0, n1 = j->split_n ? hi : j->N;
+    FMLP_FN(fmlp_gemm_range)(j->C, j->ldc, j->A, j->lda, j->B, j->ldb, j->M, j->N, j->K, j->ta, j->tb,
+                             j->alpha, j->beta, m0, m1, n0, n1, j->work + (size_t)t * j->slot, j->slot);
+}
+
+/* fmlp_gemm over the step's threads: C is cut along its longer side into one
+ * block per thread (each with its own scratch slot); small products stay on
+ * one thread, where the fork/join would cost more than it saves. */
+static void FMLP_FN(pgemm_nt)(int nt, char *work, size_t slot, FMLP_T *C, int64_t ldc,
+                              const FMLP_T *A, int64_t lda, const FMLP_T *B, int64_t ldb,
+                              int64_t M, int64_t N, int64_t K, int ta, int tb, FMLP_T alpha, FMLP_T beta)
+{
+    const double flops = 2.0 * (double)M * (double)N * (double)K;
+    /* A few rows against big weights is bound by reading B, not by FLOPs:
+     * two cores each stream half of it from their own cache. */
+    const double b_bytes = (double)N * (double)K * sizeof(FMLP_T);
+    const int split_n = N >= M;
+    const int64_t dim = split_n ? N : M;
+    const int64_t align = split_n ? 16 : 6; /* SIMD tile widths: keep tiles whole */
+    int parts = nt;
+    if ((flops < 1.5e6 && !(M <= 16 && split_n && b_bytes >= 131072.0)) || dim < 2 * align) parts = 1;
+    if (parts <= 1) {
+        FMLP_FN(fmlp_gemm)(C, ldc, A, lda, B, ldb, M, N, K, ta, tb, alpha, beta, work, slot);
+        return;
+    }
+    int64_t block = (dim + parts - 1) / parts;
+    block = (block + align - 1) / align * align;
+    FMLP_FN(pgemm_job) job = {C, A, B, ldc, lda, ldb, M, N, K, block, ta, tb, split_n, alpha, beta,
+                              work, slot};
+    fmlp_parallel_for(parts, (dim + block - 1) / block, FMLP_FN(pgemm_task), &job);
+}
+
+static void FMLP_FN(pgemm)(FMLP_FN(train_ws) *ws, FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
+                           const FMLP_T *B, int64_t ldb, int64_t M, int64_t N, int64_t K, int ta, int tb,
+                           FMLP_T alpha, FMLP_T beta)
+{
+    FMLP_FN(pgemm_nt)(ws->nt, ws->gemm_work, ws->gemm_slot, C, ldc, A, lda, B, ldb, M, N, K, ta, tb,
+                      alpha, beta);
+}
+
+/* Row-wise passes over [B, N] blocks, split by rows. */
+typedef struct {
+    FMLP_T *out;
+    const FMLP_T *in, *aux;
+    int64_t N;
+    int act;
+    FMLP_T slope;
+} FMLP_FN(rows_job);
+
+static void FMLP_FN(bias_act_rows)(void *v, int64_t lo, int64_t hi)
+{
+    const FMLP_FN(rows_job) *j = (const FMLP_FN(rows_job) *)v;
+    FMLP_FN(fmlp_bias_act_forward)(j->out + lo * j->N, j->in + lo * j->N, j->aux, hi - lo, j->N,
+                                   j->act, j->slope);
+}
+
+static void FMLP_FN(act_backward_rows)(void *v, int64_t lo, int64_t hi)
+{
+    const FMLP_FN(rows_job) *j = (const FMLP_FN(rows_job) *)v;
+    FMLP_FN(fmlp_act_backward)(j->out + lo * j->N, j->out + lo * j->N, j->aux + lo * j->N, hi - lo,
+                               j->N, j->act, j->slope);
+}
+
+static int64_t FMLP_FN(min_rows)(int64_t N)
+{
+    /* About 16K elements per piece: less is not worth waking a thread. */
+    const int64_t r = 16384 / (N > 0 ? N : 1);
+    return r > 0 ? r : 1;
+}
 
 /* Scratch the three GEMMs of a step need at batch B (forward, dX, dW). */
 static size_t FMLP_FN(step_gemm_work)(const fmlp_net *net, int64_t B)
@@ -70,8 +160,9 @@ static size_t FMLP_FN(carve_train)(const fmlp_net *net, int64_t B, void *base, F
     ws->snap = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
     ws->snap_m = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
     ws->snap_v = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
-    ws->gemm_work_size = FMLP_FN(step_gemm_work)(net, B);
-    ws->gemm_work = fmlp_carve(&c, ws->gemm_work_size);
+    ws->nt = fmlp_net_threads(net);
+    ws->gemm_slot = (FMLP_FN(step_gemm_work)(net, B) + 63) / 64 * 64;
+    ws->gemm_work = (char *)fmlp_carve(&c, ws->gemm_slot * (size_t)ws->nt);
     return c.used;
 }
 
@@ -92,45 +183,118 @@ static inline FMLP_T *FMLP_FN(biases)(const fmlp_net *net, int64_t l)
     return (FMLP_T *)net->params + fmlp_bias_offset(net, l);
 }
 
+/* Sums over the weights in double, in eight fixed lanes: the lanes vectorize
+ * (no reassociation needed) and the result does not depend on the ISA. */
+#define FMLP_LANES 8
 static double FMLP_FN(sum_squares)(const FMLP_T *x, int64_t n)
 {
+    double lane[FMLP_LANES] = {0};
+    int64_t i = 0;
+    for (; i + FMLP_LANES <= n; i += FMLP_LANES)
+        for (int l = 0; l < FMLP_LANES; l++) lane[l] += (double)x[i + l] * (double)x[i + l];
     double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+    for (; i < n; i++) s += (double)x[i] * (double)x[i];
+    for (int l = 0; l < FMLP_LANES; l++) s += lane[l];
     return s;
 }
 
 static double FMLP_FN(sum_abs)(const FMLP_T *x, int64_t n)
 {
+    double lane[FMLP_LANES] = {0};
+    int64_t i = 0;
+    for (; i + FMLP_LANES <= n; i += FMLP_LANES)
+        for (int l = 0; l < FMLP_LANES; l++) lane[l] += fabs((double)x[i + l]);
     double s = 0;
-    for (int64_t i = 0; i < n; i++) s += fabs((double)x[i]);
+    for (; i < n; i++) s += fabs((double)x[i]);
+    for (int l = 0; l < FMLP_LANES; l++) s += lane[l];
     return s;
 }
+#undef FMLP_LANES
 
 static int FMLP_FN(all_finite)(const FMLP_T *x, int64_t n)
 {
-    /* x - x is 0 for finite x and NaN otherwise; summing keeps this one pass. */
-    FMLP_T acc = 0;
-    for (int64_t i = 0; i < n; i++) acc += x[i] - x[i];
-    return acc == 0;
+    /* Exponent bits all ones <=> inf or NaN. Integer ORs vectorize; a float
+     * reduction would not (its order is part of the result). */
+#if FMLP_IS_F32
+    typedef uint32_t bits_t;
+    const bits_t E = UINT32_C(0x7f800000);
+#else
+    typedef uint64_t bits_t;
+    const bits_t E = UINT64_C(0x7ff0000000000000);
+#endif
+    bits_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        bits_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad |= (bits_t)((u & E) == E);
+    }
+    return bad == 0;
 }
 
-/* Forward through every layer for B rows starting at input `in` (row stride
- * ldin). Training applies dropout; inference does not. The last layer's
- * pre-activation (logits) is left in act[L]. */
-static void FMLP_FN(forward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_T *in,
-                                    int64_t ldin, int64_t B, int training, const fmlp_optim *opt)
+/* A batch's input rows: dense (x, row stride ldx) or, when indptr is not
+ * NULL, CSR rows read in place (rows[i] is the i-th row used; NULL means
+ * 0..B-1 of indptr). */
+typedef struct {
+    const FMLP_T *x;
+    int64_t ldx;
+    const int64_t *rows, *indptr, *indices;
+    const FMLP_T *values;
+} FMLP_FN(input);
+
+/* z [B, sizes[1]] = input @ W_0^T, in W_0's stored layout. OVERWRITES z. */
+static void FMLP_FN(layer0_forward)(const fmlp_net *net, int nt, char *gwork, size_t slot, FMLP_T *z,
+                                    const FMLP_FN(input) *in, int64_t B)
+{
+    const int64_t fin = net->sizes[0], fout = net->sizes[1];
+    const FMLP_T *W = FMLP_FN(weights)(net, 0);
+    const int t = net->w0_transposed;
+    if (in->indptr)
+        FMLP_FN(fmlp_csr_matmul)(z, fout, in->rows, in->indptr, in->indices, in->values, B, W,
+                                 t ? fout : fin, fout, !t, (FMLP_T)0, nt);
+    else
+        FMLP_FN(pgemm_nt)(nt, gwork, slot, z, fout, in->x, in->ldx, W, t ? fout : fin, B, fout, fin, 0, !t,
+                          (FMLP_T)1, (FMLP_T)0);
+}
+
+/* grad of W_0 (stored layout) = scale * G^T @ input, OVERWRITTEN (beta 0) or
+ * ACCUMULATED (beta 1). Sparse input touches only its non-zero columns. */
+static void FMLP_FN(layer0_grad)(const fmlp_net *net, FMLP_FN(train_ws) *ws, FMLP_T *g0, const FMLP_T *G,
+                                 const FMLP_FN(input) *in, int64_t B, FMLP_T scale, FMLP_T beta)
+{
+    const int64_t fin = net->sizes[0], fout = net->sizes[1];
+    const int t = net->w0_transposed;
+    if (in->indptr) {
+        if (beta == 0) memset(g0, 0, (size_t)(fin * fout) * sizeof(FMLP_T));
+        FMLP_FN(fmlp_csr_t_matmul_acc)(g0, t ? fout : fin, in->rows, in->indptr, in->indices, in->values,
+                                       B, G, fout, fout, !t, scale, ws->nt);
+    } else if (t) {
+        FMLP_FN(pgemm)(ws, g0, fout, in->x, in->ldx, G, fout, fin, fout, B, 1, 0, scale, beta);
+    } else {
+        FMLP_FN(pgemm)(ws, g0, fin, G, fout, in->x, in->ldx, fout, fin, B, 1, 0, scale, beta);
+    }
+}
+
+/* Forward through every layer for the B rows of `in`. Training applies
+ * dropout; inference does not. The last layer's pre-activation (logits) is
+ * left in act[L]. */
+static void FMLP_FN(forward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_FN(input) *in,
+                                    int64_t B, int training, const fmlp_optim *opt)
 {
     const int64_t L = net->n_layers;
-    const FMLP_T *x = in;
-    int64_t ldx = ldin;
+    const FMLP_T *x = NULL;
+    int64_t ldx = 0;
     for (int64_t l = 0; l < L; l++) {
         const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
         FMLP_T *z = ws->act[l + 1];
-        FMLP_FN(fmlp_gemm)(z, fout, x, ldx, FMLP_FN(weights)(net, l), fin, B, fout, fin, 0, 1,
-                           (FMLP_T)1, (FMLP_T)0, ws->gemm_work, ws->gemm_work_size);
+        if (l == 0)
+            FMLP_FN(layer0_forward)(net, ws->nt, ws->gemm_work, ws->gemm_slot, z, in, B);
+        else
+            FMLP_FN(pgemm)(ws, z, fout, x, ldx, FMLP_FN(weights)(net, l), fin, B, fout, fin, 0, 1,
+                           (FMLP_T)1, (FMLP_T)0);
         if (l < L - 1) {
-            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), B, fout, net->hidden_act,
-                                           (FMLP_T)net->slope);
+            FMLP_FN(rows_job) job = {z, z, FMLP_FN(biases)(net, l), fout, net->hidden_act,
+                                     (FMLP_T)net->slope};
+            fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(fout), FMLP_FN(bias_act_rows), &job);
             if (training && ws->drop[l + 1]) {
                 const double rate = net->dropout[l];
                 const FMLP_T keep_scale = (FMLP_T)(1.0 / (1.0 - rate));
@@ -225,26 +389,22 @@ static int FMLP_FN(loss_and_delta)(const fmlp_net *net, FMLP_FN(train_ws) *ws, c
  * gradients are written to grad (OVERWRITTEN for this batch, beta_grad == 0)
  * or added to it (beta_grad == 1, used by chunked full-batch gradients);
  * scale multiplies this batch's contribution. */
-static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_T *in,
-                                     int64_t ldin, int64_t B, int training, FMLP_T *grad,
-                                     FMLP_T scale, FMLP_T beta_grad)
+static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_FN(input) *in,
+                                     int64_t B, int training, FMLP_T *grad, FMLP_T scale,
+                                     FMLP_T beta_grad)
 {
     const int64_t L = net->n_layers;
     FMLP_T *G = ws->g0, *Gnext = ws->g1;
     for (int64_t l = L - 1; l >= 0; l--) {
         const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
-        const FMLP_T *x;
-        int64_t ldx;
         if (l == 0) {
-            x = in;
-            ldx = ldin;
+            FMLP_FN(layer0_grad)(net, ws, grad + fmlp_weight_offset(net, 0), G, in, B, scale, beta_grad);
         } else {
-            x = (training && ws->drop[l]) ? ws->drop[l] : ws->act[l];
-            ldx = fin;
+            /* dW_l [fout, fin] = G^T @ x */
+            const FMLP_T *x = (training && ws->drop[l]) ? ws->drop[l] : ws->act[l];
+            FMLP_FN(pgemm)(ws, grad + fmlp_weight_offset(net, l), fin, G, fout, x, fin, fout, fin, B, 1,
+                           0, scale, beta_grad);
         }
-        /* dW_l [fout, fin] = G^T @ x */
-        FMLP_FN(fmlp_gemm)(grad + fmlp_weight_offset(net, l), fin, G, fout, x, ldx, fout, fin, B, 1, 0,
-                           scale, beta_grad, ws->gemm_work, ws->gemm_work_size);
         FMLP_T *db = grad + fmlp_bias_offset(net, l);
         if (beta_grad == 0 && scale == 1) {
             FMLP_FN(fmlp_colsum)(db, G, B, fout);
@@ -256,14 +416,14 @@ static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws,
         }
         if (l > 0) {
             /* dX [B, fin] = G @ W_l, then through dropout and the activation. */
-            FMLP_FN(fmlp_gemm)(Gnext, fin, G, fout, FMLP_FN(weights)(net, l), fin, B, fin, fout, 0, 0,
-                               (FMLP_T)1, (FMLP_T)0, ws->gemm_work, ws->gemm_work_size);
+            FMLP_FN(pgemm)(ws, Gnext, fin, G, fout, FMLP_FN(weights)(net, l), fin, B, fin, fout, 0, 0,
+                           (FMLP_T)1, (FMLP_T)0);
             if (training && ws->mask[l]) {
                 const FMLP_T *m = ws->mask[l];
                 for (int64_t e = 0; e < B * fin; e++) Gnext[e] *= m[e];
             }
-            FMLP_FN(fmlp_act_backward)(Gnext, Gnext, ws->act[l], B, fin, net->hidden_act,
-                                       (FMLP_T)net->slope);
+            FMLP_FN(rows_job) job = {Gnext, NULL, ws->act[l], fin, net->hidden_act, (FMLP_T)net->slope};
+            fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(fin), FMLP_FN(act_backward_rows), &job);
             FMLP_T *t = G;
             G = Gnext;
             Gnext = t;
@@ -281,53 +441,92 @@ static double FMLP_FN(penalty)(const fmlp_net *net, double alpha, double l1, dou
     return p / sw;
 }
 
-static void FMLP_FN(update)(const fmlp_net *net, fmlp_optim *opt, const FMLP_T *grad, double alpha,
-                            double l1, double sw)
+typedef struct {
+    const fmlp_optim *opt;
+    FMLP_T *p, *m, *v;
+    const FMLP_T *g;
+    FMLP_T l2, l1;
+    int64_t t;
+} FMLP_FN(update_job);
+
+/* The optimizer step on params[lo:hi); elementwise, so any split is exact. */
+static void FMLP_FN(update_range)(void *vjob, int64_t lo, int64_t hi)
 {
-    FMLP_T *p = (FMLP_T *)net->params;
-    FMLP_T *m = (FMLP_T *)opt->m, *v = (FMLP_T *)opt->v;
+    const FMLP_FN(update_job) *j = (const FMLP_FN(update_job) *)vjob;
+    const fmlp_optim *opt = j->opt;
+    const FMLP_T lr = (FMLP_T)opt->lr;
+    const int64_t n = hi - lo;
+    if (opt->solver == FMLP_SOLVER_ADAM)
+        FMLP_FN(fmlp_adam_update)(j->p + lo, j->m + lo, j->v + lo, j->g + lo, n, lr, (FMLP_T)opt->beta1,
+                                  (FMLP_T)opt->beta2, (FMLP_T)opt->eps, j->t, j->l2, j->l1);
+    else if (opt->momentum > 0)
+        FMLP_FN(fmlp_momentum_update)(j->p + lo, j->m + lo, j->g + lo, n, lr, (FMLP_T)opt->momentum,
+                                      opt->nesterov, j->l2, j->l1);
+    else
+        FMLP_FN(fmlp_sgd_update)(j->p + lo, j->g + lo, n, lr, j->l2, j->l1);
+}
+
+static void FMLP_FN(update)(const fmlp_net *net, fmlp_optim *opt, const FMLP_T *grad, double alpha,
+                            double l1, double sw, int nt)
+{
     const int64_t nw = fmlp_n_weights(net), np = fmlp_n_params(net);
     /* Weights carry the penalties; biases (the tail of params) do not. A
      * batch without weight (sw == 0) has a zero gradient, penalties included. */
-    const FMLP_T l2w = sw > 0 ? (FMLP_T)(alpha / sw) : (FMLP_T)0;
-    const FMLP_T l1w = sw > 0 ? (FMLP_T)(l1 / sw) : (FMLP_T)0;
-    const FMLP_T lr = (FMLP_T)opt->lr;
-    if (opt->solver == FMLP_SOLVER_ADAM) {
-        const int64_t t = opt->step + 1;
-        const FMLP_T b1 = (FMLP_T)opt->beta1, b2 = (FMLP_T)opt->beta2, eps = (FMLP_T)opt->eps;
-        FMLP_FN(fmlp_adam_update)(p, m, v, grad, nw, lr, b1, b2, eps, t, l2w, l1w);
-        FMLP_FN(fmlp_adam_update)(p + nw, m + nw, v + nw, grad + nw, np - nw, lr, b1, b2, eps, t, 0, 0);
-    } else if (opt->momentum > 0) {
-        const FMLP_T mu = (FMLP_T)opt->momentum;
-        FMLP_FN(fmlp_momentum_update)(p, m, grad, nw, lr, mu, opt->nesterov, l2w, l1w);
-        FMLP_FN(fmlp_momentum_update)(p + nw, m + nw, grad + nw, np - nw, lr, mu, opt->nesterov, 0, 0);
-    } else {
-        FMLP_FN(fmlp_sgd_update)(p, grad, nw, lr, l2w, l1w);
-        FMLP_FN(fmlp_sgd_update)(p + nw, grad + nw, np - nw, lr, 0, 0);
-    }
+    FMLP_FN(update_job) job = {opt, (FMLP_T *)net->params, (FMLP_T *)opt->m, (FMLP_T *)opt->v, grad,
+                               sw > 0 ? (FMLP_T)(alpha / sw) : (FMLP_T)0,
+                               sw > 0 ? (FMLP_T)(l1 / sw) : (FMLP_T)0, opt->step + 1};
+    fmlp_par_range(nt, nw, 64, 32768, FMLP_FN(update_range), &job);
+    FMLP_FN(update_job) bias_job = job;
+    bias_job.p += nw;
+    bias_job.g += nw;
+    const int has_m = opt->solver == FMLP_SOLVER_ADAM || opt->momentum > 0;
+    if (has_m) bias_job.m += nw;
+    if (opt->solver == FMLP_SOLVER_ADAM) bias_job.v += nw;
+    bias_job.l2 = bias_job.l1 = 0;
+    FMLP_FN(update_range)(&bias_job, 0, np - nw);
     opt->step++;
 }
 
-/* Gather batch rows [b0, b0 + B) of the epoch order into the workspace.
- * Returns the input pointer and row stride to use: X itself when the rows
- * are contiguous in X (no shuffle), so no copy is made. */
-static const FMLP_T *FMLP_FN(gather)(const fmlp_net *net, const fmlp_data *d, const fmlp_epoch *ep,
-                                     FMLP_FN(train_ws) *ws, int64_t b0, int64_t B, int64_t *ldin,
-                                     const int64_t **labels, const FMLP_T **Y, const FMLP_T **w)
+typedef struct {
+    FMLP_T *dst;
+    const FMLP_T *X;
+    const int64_t *idx;
+    int64_t ldx, n_in;
+} FMLP_FN(gather_job);
+
+static void FMLP_FN(gather_rows)(void *vjob, int64_t lo, int64_t hi)
+{
+    const FMLP_FN(gather_job) *j = (const FMLP_FN(gather_job) *)vjob;
+    for (int64_t i = lo; i < hi; i++)
+        memcpy(j->dst + i * j->n_in, j->X + j->idx[i] * j->ldx, (size_t)j->n_in * sizeof(FMLP_T));
+}
+
+/* Gather batch rows [b0, b0 + B) of the epoch order: dense rows are copied
+ * into the workspace, except when they are contiguous in X (no shuffle) and
+ * are read in place; CSR rows are always read in place through the order.
+ * Targets and weights are gathered alike. */
+static void FMLP_FN(gather)(const fmlp_net *net, const fmlp_data *d, const fmlp_epoch *ep,
+                            FMLP_FN(train_ws) *ws, int64_t b0, int64_t B, FMLP_FN(input) *in,
+                            const int64_t **labels, const FMLP_T **Y, const FMLP_T **w)
 {
     const int64_t n_in = net->sizes[0], n_out = net->sizes[net->n_layers];
     const FMLP_T *X = (const FMLP_T *)d->X;
     const int64_t *idx = ep->perm + b0;
     const int contiguous = !ep->shuffle;
-    const FMLP_T *in;
-    if (contiguous) {
-        in = X + idx[0] * d->ldx;
-        *ldin = d->ldx;
+    memset(in, 0, sizeof *in);
+    if (d->indptr) {
+        in->rows = idx;
+        in->indptr = d->indptr;
+        in->indices = d->indices;
+        in->values = X;
+    } else if (contiguous) {
+        in->x = X + idx[0] * d->ldx;
+        in->ldx = d->ldx;
     } else {
-        for (int64_t i = 0; i < B; i++)
-            memcpy(ws->xb + i * n_in, X + idx[i] * d->ldx, (size_t)n_in * sizeof(FMLP_T));
-        in = ws->xb;
-        *ldin = n_in;
+        FMLP_FN(gather_job) job = {ws->xb, X, idx, d->ldx, n_in};
+        fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(n_in), FMLP_FN(gather_rows), &job);
+        in->x = ws->xb;
+        in->ldx = n_in;
     }
     *labels = NULL;
     *Y = NULL;
@@ -357,6 +556,21 @@ static const FMLP_T *FMLP_FN(gather)(const fmlp_net *net, const fmlp_data *d, co
             for (int64_t i = 0; i < B; i++) ws->wb[i] = wall[idx[i]];
             *w = ws->wb;
         }
+    }
+}
+
+/* The input struct for rows [r0, r0 + R) of all of d, in order. */
+static FMLP_FN(input) FMLP_FN(input_rows)(const fmlp_data *d, int64_t r0)
+{
+    FMLP_FN(input) in;
+    memset(&in, 0, sizeof in);
+    if (d->indptr) {
+        in.indptr = d->indptr + r0;
+        in.indices = d->indices;
+        in.values = (const FMLP_T *)d->X;
+    } else {
+        in.x = (const FMLP_T *)d->X + r0 * d->ldx;
+        in.ldx = d->ldx;
     }
     return in;
 }
@@ -397,14 +611,14 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
     while (ep->pos < n) {
         const int64_t b0 = ep->pos;
         const int64_t B = (n - b0) < Bmax ? (n - b0) : Bmax;
-        int64_t ldin;
+        FMLP_FN(input) in;
         const int64_t *labels;
         const FMLP_T *Y, *w;
-        const FMLP_T *in = FMLP_FN(gather)(net, d, ep, &ws, b0, B, &ldin, &labels, &Y, &w);
+        FMLP_FN(gather)(net, d, ep, &ws, b0, B, &in, &labels, &Y, &w);
         const double sw = FMLP_FN(weight_sum)(w, B);
         double loss = 0, pen = 0;
         if (sw > 0) {
-            FMLP_FN(forward_layers)(net, &ws, in, ldin, B, 1, opt);
+            FMLP_FN(forward_layers)(net, &ws, &in, B, 1, opt);
             int st = FMLP_FN(loss_and_delta)(net, &ws, labels, Y, w, B, &loss, ws.g0);
             if (st != FMLP_OK) return st;
             pen = FMLP_FN(penalty)(net, ep->alpha, ep->l1, sw);
@@ -414,12 +628,12 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
                 status = FMLP_ERR_NONFINITE;
                 break;
             }
-            FMLP_FN(backward_layers)(net, &ws, in, ldin, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);
+            FMLP_FN(backward_layers)(net, &ws, &in, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);
         } else {
             /* No weight, no information: the step happens with a zero gradient. */
             memset(ws.grad, 0, (size_t)np * sizeof(FMLP_T));
         }
-        FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw);
+        FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw, ws.nt);
         ep->loss_sum += loss * (double)B;
         ep->penalty_sum += pen * (double)B;
         ep->pos += B;
@@ -443,9 +657,11 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
 
 /* ---- inference ------------------------------------------------------------------- */
 
-size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
+/* Scratch for inference in chunks of `rows`: two ping-pong activation
+ * buffers and one GEMM scratch slot per thread. */
+static size_t FMLP_FN(forward_layout)(const fmlp_net *net, int64_t rows, int nt, size_t *slot,
+                                      int64_t *maxw_out)
 {
-    if (rows < 1) rows = 1;
     int64_t maxw = 1;
     for (int64_t l = 1; l < net->n_layers; l++)
         if (net->sizes[l] > maxw) maxw = net->sizes[l];
@@ -454,53 +670,134 @@ size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
         size_t s = FMLP_FN(fmlp_gemm_work_size)(rows, net->sizes[l + 1], net->sizes[l], 0, 1);
         if (s > gw) gw = s;
     }
+    gw = (gw + 63) / 64 * 64;
+    if (slot) *slot = gw;
+    if (maxw_out) *maxw_out = maxw;
     fmlp_carver c = {NULL, 0};
     fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
     fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
-    fmlp_carve(&c, gw);
+    fmlp_carve(&c, gw * (size_t)nt);
     return c.used;
+}
+
+size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
+{
+    if (net->n_layers < 1 || net->n_layers > FMLP_MAX_LAYERS) return 0;
+    return FMLP_FN(forward_layout)(net, rows < 1 ? 1 : rows, fmlp_net_threads(net), NULL, NULL);
+}
+
+static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_data *d, void *work,
+                                 size_t work_size, int flags)
+{
+    const int64_t n = d->n;
+    const int64_t L = net->n_layers;
+    if (L < 1 || L > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
+    const int64_t n_in = net->sizes[0], n_out = net->sizes[L];
+    const int two_col = (flags & FMLP_PREDICT_TWO_COLUMNS) && n_out == 1;
+    const int64_t ldo = two_col ? 2 : n_out;
+    int nt = fmlp_net_threads(net);
+    /* The largest chunk (up to 256 rows, keeping buffers in cache) that fits;
+     * with less scratch, fewer threads, then fewer rows. */
+    int64_t rows = n < 256 ? (n < 1 ? 1 : n) : 256;
+    while (nt > 1 && FMLP_FN(forward_layout)(net, rows, nt, NULL, NULL) > work_size) nt--;
+    while (rows > 1 && FMLP_FN(forward_layout)(net, rows, nt, NULL, NULL) > work_size) rows /= 2;
+    size_t slot;
+    int64_t maxw;
+    if (FMLP_FN(forward_layout)(net, rows, nt, &slot, &maxw) > work_size) return FMLP_ERR_ARG;
+    fmlp_carver c = {(char *)work, 0};
+    FMLP_T *h[2];
+    h[0] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
+    h[1] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
+    char *gwork = (char *)fmlp_carve(&c, slot * (size_t)nt);
+
+    for (int64_t r0 = 0; r0 < n; r0 += rows) {
+        const int64_t R = (n - r0) < rows ? (n - r0) : rows;
+        const FMLP_FN(input) in = FMLP_FN(input_rows)(d, r0);
+        if (flags & FMLP_PREDICT_CHECK_FINITE) {
+            if (in.indptr) {
+                if (!FMLP_FN(all_finite)(in.values + in.indptr[0], in.indptr[R] - in.indptr[0]))
+                    return FMLP_ERR_NONFINITE;
+            } else {
+                for (int64_t i = 0; i < R; i++)
+                    if (!FMLP_FN(all_finite)(in.x + i * in.ldx, n_in)) return FMLP_ERR_NONFINITE;
+            }
+        }
+        const FMLP_T *x = NULL;
+        int64_t ld = 0;
+        for (int64_t l = 0; l < L; l++) {
+            const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
+            FMLP_T *z = (l == L - 1) ? out + r0 * ldo : h[l & 1];
+            const int64_t ldz = (l == L - 1) ? ldo : fout;
+            if (l == 0 && ldz == fout) {
+                FMLP_FN(layer0_forward)(net, nt, gwork, slot, z, &in, R);
+            } else if (l == 0) {
+                /* One-layer binary net writing into the two-column output. */
+                FMLP_FN(layer0_forward)(net, nt, gwork, slot, h[0], &in, R);
+                for (int64_t i = 0; i < R; i++) z[i * ldz] = h[0][i];
+            } else {
+                FMLP_FN(pgemm_nt)(nt, gwork, slot, z, ldz, x, ld, FMLP_FN(weights)(net, l), fin, R, fout,
+                                  fin, 0, 1, (FMLP_T)1, (FMLP_T)0);
+            }
+            if (l < L - 1) {
+                FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, net->hidden_act,
+                                               (FMLP_T)net->slope);
+            } else if (two_col) {
+                /* Binary probabilities [1 - p, p]: p lands in column 0 first. */
+                const FMLP_T b = FMLP_FN(biases)(net, l)[0];
+                for (int64_t i = 0; i < R; i++) z[i * 2 + 1] = z[i * 2] + b;
+            } else {
+                FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, FMLP_ACT_IDENTITY,
+                                               (FMLP_T)0);
+            }
+            x = z;
+            ld = ldz;
+        }
+        FMLP_T *o = out + r0 * ldo;
+        if (two_col) {
+            for (int64_t i = 0; i < R; i++) {
+                FMLP_T p;
+                FMLP_FN(fmlp_bias_act_forward)(&p, o + i * 2 + 1, NULL, 1, 1,
+                                               net->out_act == FMLP_OUT_LOGISTIC ? FMLP_ACT_SIGMOID
+                                                                                 : FMLP_ACT_IDENTITY,
+                                               (FMLP_T)0);
+                o[i * 2] = (FMLP_T)1 - p;
+                o[i * 2 + 1] = p;
+            }
+        } else {
+            FMLP_FN(output_activation)(net, o, R);
+        }
+    }
+    return FMLP_OK;
+}
+
+int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
+                              int64_t n, void *work, size_t work_size, int flags)
+{
+    fmlp_data d;
+    memset(&d, 0, sizeof d);
+    d.X = X;
+    d.ldx = ldx;
+    d.n = n;
+    return FMLP_FN(predict_data)(net, out, &d, work, work_size, flags);
+}
+
+int FMLP_FN(fmlp_net_predict_csr)(const fmlp_net *net, FMLP_T *out, const int64_t *indptr,
+                                  const int64_t *indices, const FMLP_T *values, int64_t n,
+                                  void *work, size_t work_size, int flags)
+{
+    fmlp_data d;
+    memset(&d, 0, sizeof d);
+    d.X = values;
+    d.indptr = indptr;
+    d.indices = indices;
+    d.n = n;
+    return FMLP_FN(predict_data)(net, out, &d, work, work_size, flags);
 }
 
 int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
                               int64_t n, void *work, size_t work_size)
 {
-    const int64_t L = net->n_layers, n_out = net->sizes[L];
-    if (L < 1 || L > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
-    /* The largest chunk (up to 256 rows, keeping buffers in cache) that fits. */
-    int64_t rows = n < 256 ? (n < 1 ? 1 : n) : 256;
-    while (rows > 1 && FMLP_FN(fmlp_forward_work_size)(net, rows) > work_size) rows /= 2;
-    if (FMLP_FN(fmlp_forward_work_size)(net, rows) > work_size) return FMLP_ERR_ARG;
-    int64_t maxw = 1;
-    for (int64_t l = 1; l < L; l++)
-        if (net->sizes[l] > maxw) maxw = net->sizes[l];
-    size_t gw = 0;
-    for (int64_t l = 0; l < L; l++) {
-        size_t s = FMLP_FN(fmlp_gemm_work_size)(rows, net->sizes[l + 1], net->sizes[l], 0, 1);
-        if (s > gw) gw = s;
-    }
-    fmlp_carver c = {(char *)work, 0};
-    FMLP_T *h[2];
-    h[0] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
-    h[1] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
-    void *gwork = fmlp_carve(&c, gw);
-
-    for (int64_t r0 = 0; r0 < n; r0 += rows) {
-        const int64_t R = (n - r0) < rows ? (n - r0) : rows;
-        const FMLP_T *x = X + r0 * ldx;
-        int64_t ld = ldx;
-        for (int64_t l = 0; l < L; l++) {
-            const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
-            FMLP_T *z = (l == L - 1) ? out + r0 * n_out : h[l & 1];
-            FMLP_FN(fmlp_gemm)(z, fout, x, ld, FMLP_FN(weights)(net, l), fin, R, fout, fin, 0, 1,
-                               (FMLP_T)1, (FMLP_T)0, gwork, gw);
-            const int act = (l == L - 1) ? FMLP_ACT_IDENTITY : net->hidden_act;
-            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, act, (FMLP_T)net->slope);
-            x = z;
-            ld = fout;
-        }
-        FMLP_FN(output_activation)(net, out + r0 * n_out, R);
-    }
-    return FMLP_OK;
+    return FMLP_FN(fmlp_net_predict)(net, out, X, ldx, n, work, work_size, 0);
 }
 
 /* ---- full-batch loss and gradient --------------------------------------------------- */
@@ -516,7 +813,7 @@ int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *g
     FMLP_FN(train_ws) ws;
     FMLP_FN(carve_train)(net, chunk, work, &ws);
     const int64_t n_out = net->sizes[net->n_layers];
-    const FMLP_T *X = (const FMLP_T *)d->X, *Yall = (const FMLP_T *)d->Y, *wall = (const FMLP_T *)d->w;
+    const FMLP_T *Yall = (const FMLP_T *)d->Y, *wall = (const FMLP_T *)d->w;
 
     const double sw_total = FMLP_FN(weight_sum)(wall, n);
     if (!(sw_total > 0)) {
@@ -532,7 +829,8 @@ int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *g
         const FMLP_T *w = wall ? wall + r0 : NULL;
         const double sw = FMLP_FN(weight_sum)(w, B);
         if (sw <= 0) continue;
-        FMLP_FN(forward_layers)(net, &ws, X + r0 * d->ldx, d->ldx, B, 0, NULL);
+        const FMLP_FN(input) in = FMLP_FN(input_rows)(d, r0);
+        FMLP_FN(forward_layers)(net, &ws, &in, B, 0, NULL);
         double chunk_loss = 0;
         int st = FMLP_FN(loss_and_delta)(net, &ws, d->labels ? d->labels + r0 : NULL,
                                          Yall ? Yall + r0 * n_out : NULL, w, B, &chunk_loss,
@@ -542,7 +840,7 @@ int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *g
         const double share = sw / sw_total;
         loss += chunk_loss * share;
         if (grad) {
-            FMLP_FN(backward_layers)(net, &ws, X + r0 * d->ldx, d->ldx, B, 0, grad, (FMLP_T)share,
+            FMLP_FN(backward_layers)(net, &ws, &in, B, 0, grad, (FMLP_T)share,
                                      first ? (FMLP_T)0 : (FMLP_T)1);
             first = 0;
         }

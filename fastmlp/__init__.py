@@ -16,10 +16,10 @@ from ._engine import NonFiniteLossError  # noqa: E402
 # show_config() and `python -m fastmlp --help` stay fast.
 _LAZY = {"MLP": "estimators", "MLPClassifier": "estimators", "MLPRegressor": "estimators",
          "save": "io", "load": "io", "ConvergenceWarning": "_compat",
-         "NotFittedError": "_compat"}
+         "NotFittedError": "_compat", "to_onnx": "_onnx"}
 
 __all__ = ["available_isas", "get_isa", "set_isa", "show_config", "__version__",
-           "MLP", "MLPClassifier", "MLPRegressor", "save", "load",
+           "MLP", "MLPClassifier", "MLPRegressor", "save", "load", "to_onnx",
            "ConvergenceWarning", "NotFittedError", "NonFiniteLossError"]
 
 

@@ -67,6 +67,8 @@ cdef extern from "fastmlp.h" nogil:
         int loss
         void *params
         const double *dropout
+        int n_threads
+        int w0_transposed
 
     ctypedef struct fmlp_optim:
         int solver
@@ -85,6 +87,8 @@ cdef extern from "fastmlp.h" nogil:
         const void *X
         int64_t ldx
         int64_t n
+        const int64_t *indptr
+        const int64_t *indices
         const int64_t *labels
         const void *Y
         const void *w
@@ -100,6 +104,9 @@ cdef extern from "fastmlp.h" nogil:
         double penalty_sum
         int64_t nonfinite_at
 
+    void fmlp_set_default_threads(int n)
+    int fmlp_get_default_threads()
+    int fmlp_cpu_count()
     void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)
     void fmlp_rng_seed_state(fmlp_rng *rng, uint64_t seed)
     uint64_t fmlp_rng_next_u64(fmlp_rng *rng)
@@ -116,6 +123,34 @@ cdef extern from "fastmlp.h" nogil:
                              int64_t n, void *work, size_t work_size)
     int fmlp_net_forward_f64(const fmlp_net *net, double *out, const double *X, int64_t ldx,
                              int64_t n, void *work, size_t work_size)
+    int FMLP_PREDICT_CHECK_FINITE
+    int FMLP_PREDICT_TWO_COLUMNS
+    int fmlp_net_predict_f32(const fmlp_net *net, float *out, const float *X, int64_t ldx,
+                             int64_t n, void *work, size_t work_size, int flags)
+    int fmlp_net_predict_f64(const fmlp_net *net, double *out, const double *X, int64_t ldx,
+                             int64_t n, void *work, size_t work_size, int flags)
+    int fmlp_net_predict_csr_f32(const fmlp_net *net, float *out, const int64_t *indptr,
+                                 const int64_t *indices, const float *values, int64_t n,
+                                 void *work, size_t work_size, int flags)
+    int fmlp_net_predict_csr_f64(const fmlp_net *net, double *out, const int64_t *indptr,
+                                 const int64_t *indices, const double *values, int64_t n,
+                                 void *work, size_t work_size, int flags)
+    void fmlp_csr_matmul_f32(float *C, int64_t ldc, const int64_t *rows, const int64_t *indptr,
+                             const int64_t *indices, const float *values, int64_t M,
+                             const float *B, int64_t ldb, int64_t N, int trans_b, float beta,
+                             int n_threads)
+    void fmlp_csr_matmul_f64(double *C, int64_t ldc, const int64_t *rows, const int64_t *indptr,
+                             const int64_t *indices, const double *values, int64_t M,
+                             const double *B, int64_t ldb, int64_t N, int trans_b, double beta,
+                             int n_threads)
+    void fmlp_csr_t_matmul_acc_f32(float *C, int64_t ldc, const int64_t *rows, const int64_t *indptr,
+                                   const int64_t *indices, const float *values, int64_t M,
+                                   const float *G, int64_t ldg, int64_t N, int c_transposed,
+                                   float scale, int n_threads)
+    void fmlp_csr_t_matmul_acc_f64(double *C, int64_t ldc, const int64_t *rows, const int64_t *indptr,
+                                   const int64_t *indices, const double *values, int64_t M,
+                                   const double *G, int64_t ldg, int64_t N, int c_transposed,
+                                   double scale, int n_threads)
     int fmlp_net_loss_grad_f32(const fmlp_net *net, double *loss, float *grad, const fmlp_data *data,
                                double alpha, double l1, void *work, size_t work_size, int64_t chunk)
     int fmlp_net_loss_grad_f64(const fmlp_net *net, double *loss, double *grad, const fmlp_data *data,

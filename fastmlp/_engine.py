@@ -155,6 +155,49 @@ def make_engine(layer_sizes, *, engine=None, **kwargs):
     return Engine(layer_sizes, **kwargs)
 
 
+class CSR:
+    """Rows of a sparse matrix in CSR form that the engines read in place.
+
+    ``data`` holds the values in the engine dtype, ``indices`` the column of
+    each value and ``indptr`` where each row starts (both int64, C-contiguous);
+    ``shape`` is (n_rows, n_cols). Built once per fit from a SciPy matrix by
+    :meth:`from_scipy`; the engine never densifies it.
+    """
+
+    __slots__ = ("data", "indices", "indptr", "shape")
+
+    def __init__(self, data, indices, indptr, shape):
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.shape = (int(shape[0]), int(shape[1]))
+
+    @classmethod
+    def from_scipy(cls, X, dtype):
+        X = X.tocsr()
+        return cls(np.ascontiguousarray(X.data, dtype=dtype),
+                   np.ascontiguousarray(X.indices, dtype=np.int64),
+                   np.ascontiguousarray(X.indptr, dtype=np.int64), X.shape)
+
+    @property
+    def ndim(self):
+        return 2
+
+    def rows(self, idx):
+        """A CSR of the given rows (a copy), for splits such as early stopping."""
+        idx = np.asarray(idx, dtype=np.int64)
+        starts, stops = self.indptr[idx], self.indptr[idx + 1]
+        counts = stops - starts
+        indptr = np.zeros(idx.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        take = np.repeat(starts - indptr[:-1], counts) + np.arange(indptr[-1], dtype=np.int64)
+        return CSR(self.data[take], self.indices[take], indptr, (idx.size, self.shape[1]))
+
+    def toarray(self):
+        out = np.zeros(self.shape, dtype=self.data.dtype)
+        row_of = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+        np.add.at(out, (row_of, self.indices), self.data)
+        return out
+
+
 _MOMENT_KEYS = {"sgd": ("velocity",), "adam": ("adam_m", "adam_v")}
 _HYPER_KEYS = ("momentum", "nesterov", "beta_1", "beta_2", "epsilon")
 
@@ -164,8 +207,13 @@ class Engine:
     (parameters, optimizer state, workspaces) and hands pointers to C."""
 
     def __init__(self, layer_sizes, *, hidden_activation, output_activation, loss, dtype,
-                 slope=0.01, dropout=None, n_threads=None):
+                 slope=0.01, dropout=None, n_threads=None, layer0_layout="out_in"):
         codes = _core.ENGINE_CODES
+        if layer0_layout not in ("out_in", "in_out"):
+            raise ValueError(f"layer0_layout must be 'out_in' or 'in_out', got {layer0_layout!r}")
+        # 'in_out' stores W_0 as (fan_in, fan_out): each non-zero of a sparse
+        # input then reads and updates one contiguous weight row.
+        self.layer0_layout = layer0_layout
         self.layer_sizes = tuple(int(s) for s in layer_sizes)
         n_layers = len(self.layer_sizes) - 1
         if n_layers < 1 or n_layers > _core.MAX_LAYERS or min(self.layer_sizes) < 1:
@@ -199,7 +247,8 @@ class Engine:
         self._rates = np.array(rates, dtype=np.float64) if any(r > 0 for r in rates) else None
         self._core = _core.NetCore(self._sizes, codes["act"][hidden_activation], self.slope,
                                    codes["out"][output_activation], codes["loss"][loss],
-                                   self.params, self._rates)
+                                   self.params, self._rates, layer0_layout == "in_out")
+        self._core.n_threads = int(n_threads) if n_threads else 0
         self._solver = None
         self._hyper = {}
         self._moments = {}
@@ -211,8 +260,12 @@ class Engine:
 
     # ---- parameters ----
     def weights(self, layer):
+        """W_l as a (fan_out, fan_in) view, whatever the stored layout."""
         fin, fout = self.layer_sizes[layer], self.layer_sizes[layer + 1]
-        return self.params[self._w_off[layer]:self._w_off[layer + 1]].reshape(fout, fin)
+        flat = self.params[self._w_off[layer]:self._w_off[layer + 1]]
+        if layer == 0 and self.layer0_layout == "in_out":
+            return flat.reshape(fin, fout).T
+        return flat.reshape(fout, fin)
 
     def biases(self, layer):
         return self.params[self._b_off[layer]:self._b_off[layer + 1]]

@@ -4,6 +4,12 @@
 # exceptions. It validates nothing a user could get wrong (fastmlp/_engine.py
 # and the estimators do).
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.ref cimport PyObject
+
+# Inference scratch up to this size lives on the C stack: serving one row
+# allocates nothing but its output.
+DEF SERVE_STACK_BYTES = 65536
 
 ENGINE_CODES = {
     "act": {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4},
@@ -35,7 +41,7 @@ cdef class NetCore:
     cdef object _keep        # arrays the structs point into
 
     def __cinit__(self, cnp.ndarray sizes, int hidden_act, double slope, int out_act, int loss,
-                  cnp.ndarray params, object dropout):
+                  cnp.ndarray params, object dropout, bint w0_transposed=False):
         if cnp.PyArray_TYPE(sizes) != cnp.NPY_INT64 or not cnp.PyArray_IS_C_CONTIGUOUS(sizes):
             raise EngineStatusError("sizes must be contiguous int64")
         if not cnp.PyArray_IS_C_CONTIGUOUS(params):
@@ -49,6 +55,8 @@ cdef class NetCore:
         self.net.loss = loss
         self.net.params = cnp.PyArray_DATA(params)
         self.net.dropout = <const double *>_ptr(dropout)
+        self.net.n_threads = 0
+        self.net.w0_transposed = w0_transposed
         self._keep = {"sizes": sizes, "params": params, "dropout": dropout}
         self.opt.solver = FMLP_SOLVER_SGD
         self.opt.m = NULL
@@ -70,6 +78,13 @@ cdef class NetCore:
         self.opt.v = cnp.PyArray_DATA(v)
         self._keep["m"] = m
         self._keep["v"] = v
+
+    property n_threads:
+        """Threads for this network's work; 0 means the process default."""
+        def __get__(self):
+            return self.net.n_threads
+        def __set__(self, int value):
+            self.net.n_threads = value if value > 0 else 0
 
     property learning_rate:
         def __get__(self):
@@ -107,10 +122,23 @@ cdef class NetCore:
         fmlp_epoch_begin(&ep, &self.rng, n)
         return perm
 
-    cdef void _data(self, fmlp_data *d, cnp.ndarray X, object labels, object Y, object w):
-        d.X = cnp.PyArray_DATA(X)
-        d.ldx = _ld(X)
-        d.n = X.shape[0]
+    cdef void _data(self, fmlp_data *d, object X, object labels, object Y, object w):
+        """Dense X (2-D array, unit column stride) or a CSR with data,
+        indices, indptr (int64) and shape, already checked by the caller."""
+        cdef cnp.ndarray a
+        if isinstance(X, cnp.ndarray):
+            a = <cnp.ndarray>X
+            d.X = cnp.PyArray_DATA(a)
+            d.ldx = _ld(a)
+            d.n = a.shape[0]
+            d.indptr = NULL
+            d.indices = NULL
+        else:
+            d.X = _ptr(X.data)
+            d.ldx = 0
+            d.n = X.shape[0]
+            d.indptr = <const int64_t *>_ptr(X.indptr)
+            d.indices = <const int64_t *>_ptr(X.indices)
         d.labels = <const int64_t *>_ptr(labels)
         d.Y = _ptr(Y)
         d.w = _ptr(w)
@@ -125,7 +153,7 @@ cdef class NetCore:
             return fmlp_forward_work_size_f32(&self.net, rows)
         return fmlp_forward_work_size_f64(&self.net, rows)
 
-    def train_epoch(self, cnp.ndarray X, object labels, object Y, object w, int64_t batch_size,
+    def train_epoch(self, object X, object labels, object Y, object w, int64_t batch_size,
                     bint shuffle, double alpha, double l1, cnp.ndarray perm, cnp.ndarray work,
                     double slice_seconds):
         """One epoch. Returns (status, loss_sum, penalty_sum, nonfinite_at).
@@ -154,23 +182,82 @@ cdef class NetCore:
             PyErr_CheckSignals()
         return st, ep.loss_sum, ep.penalty_sum, ep.nonfinite_at
 
-    def forward(self, cnp.ndarray X, cnp.ndarray out, cnp.ndarray work):
-        cdef const void *px = cnp.PyArray_DATA(X)
+    def serve(self, object X, bint two_columns):
+        """The serving path: output activations for a plain, C-contiguous 2-D
+        array of the network's dtype and width, validated and computed in one
+        GIL-free C call. Returns None for anything else (or for NaN/inf in X),
+        and the caller then takes its validating path, which explains. With
+        two_columns a one-output network returns [1 - p, p]."""
+        if type(X) is not np.ndarray:
+            return None
+        cdef cnp.ndarray x = <cnp.ndarray>X
+        cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
+        if (cnp.PyArray_NDIM(x) != 2 or cnp.PyArray_TYPE(x) != typenum
+                or not cnp.PyArray_ISCARRAY_RO(x) or x.shape[1] != self.net.sizes[0]
+                or x.shape[0] == 0):
+            return None
+        cdef int64_t n = x.shape[0]
+        cdef int64_t n_out = self.net.sizes[self.net.n_layers]
+        cdef int flags = FMLP_PREDICT_CHECK_FINITE
+        if two_columns and n_out == 1:
+            flags |= FMLP_PREDICT_TWO_COLUMNS
+            n_out = 2
+        cdef cnp.npy_intp dims[2]
+        dims[0] = n
+        dims[1] = n_out
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, typenum, 0)
+        cdef int64_t rows = n if n < 256 else 256
+        cdef size_t need = (fmlp_forward_work_size_f32(&self.net, rows) if self.f32
+                            else fmlp_forward_work_size_f64(&self.net, rows))
+        cdef char stack[SERVE_STACK_BYTES]
+        cdef void *pw = <void *>stack
+        cdef size_t nw = SERVE_STACK_BYTES
+        cdef cnp.ndarray heap
+        if need > nw:
+            heap = np.empty(need, dtype=np.uint8)
+            pw = cnp.PyArray_DATA(heap)
+            nw = need
+        cdef const void *px = cnp.PyArray_DATA(x)
         cdef void *po = cnp.PyArray_DATA(out)
-        cdef int64_t ldx = _ld(X), n = X.shape[0]
+        cdef int st
+        with nogil:
+            if self.f32:
+                st = fmlp_net_predict_f32(&self.net, <float *>po, <const float *>px, x.shape[1], n,
+                                          pw, nw, flags)
+            else:
+                st = fmlp_net_predict_f64(&self.net, <double *>po, <const double *>px, x.shape[1], n,
+                                          pw, nw, flags)
+        if st == FMLP_ERR_NONFINITE:
+            return None
+        if st != FMLP_OK:
+            raise EngineStatusError(f"predict failed with status {st}")
+        return out
+
+    def forward(self, object X, cnp.ndarray out, cnp.ndarray work):
+        """out = output activations for dense X or a CSR (see _data)."""
+        cdef fmlp_data d
+        self._data(&d, X, None, None, None)
+        cdef void *po = cnp.PyArray_DATA(out)
         cdef void *pw = cnp.PyArray_DATA(work)
         cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
         cdef int st
         with nogil:
-            if self.f32:
-                st = fmlp_net_forward_f32(&self.net, <float *>po, <const float *>px, ldx, n, pw, nw)
+            if d.indptr != NULL:
+                if self.f32:
+                    st = fmlp_net_predict_csr_f32(&self.net, <float *>po, d.indptr, d.indices,
+                                                  <const float *>d.X, d.n, pw, nw, 0)
+                else:
+                    st = fmlp_net_predict_csr_f64(&self.net, <double *>po, d.indptr, d.indices,
+                                                  <const double *>d.X, d.n, pw, nw, 0)
+            elif self.f32:
+                st = fmlp_net_forward_f32(&self.net, <float *>po, <const float *>d.X, d.ldx, d.n, pw, nw)
             else:
-                st = fmlp_net_forward_f64(&self.net, <double *>po, <const double *>px, ldx, n, pw, nw)
+                st = fmlp_net_forward_f64(&self.net, <double *>po, <const double *>d.X, d.ldx, d.n, pw, nw)
         if st != FMLP_OK:
             raise EngineStatusError(f"forward failed with status {st}")
         return out
 
-    def loss_grad(self, cnp.ndarray X, object labels, object Y, object w, double alpha, double l1,
+    def loss_grad(self, object X, object labels, object Y, object w, double alpha, double l1,
                   object grad, cnp.ndarray work, int64_t chunk):
         """Returns (status, loss)."""
         cdef fmlp_data d
@@ -186,3 +273,75 @@ cdef class NetCore:
             else:
                 st = fmlp_net_loss_grad_f64(&self.net, &loss, <double *>pg, &d, alpha, l1, pw, nw, chunk)
         return st, loss
+
+
+def set_default_threads(int n):
+    """Process-wide thread count for kernels (0: every online CPU)."""
+    fmlp_set_default_threads(n)
+
+
+def get_default_threads():
+    return fmlp_get_default_threads()
+
+
+def cpu_count():
+    return fmlp_cpu_count()
+
+
+def same_items(list a, list b):
+    """True when two lists hold the very same objects (identity, in order)."""
+    cdef Py_ssize_t n = PyList_GET_SIZE(a), i
+    if PyList_GET_SIZE(b) != n:
+        return False
+    for i in range(n):
+        if PyList_GET_ITEM(a, i) != PyList_GET_ITEM(b, i):
+            return False
+    return True
+
+
+def csr_matmul(cnp.ndarray C, object rows, cnp.ndarray indptr, cnp.ndarray indices,
+               cnp.ndarray values, cnp.ndarray B, bint trans_b, double beta, int n_threads):
+    """C = beta C + X_sel @ op(B) for CSR X (see fastmlp.kernels.sparse_matmul)."""
+    cdef int64_t M = C.shape[0], N = C.shape[1]
+    _check(cnp.PyArray_TYPE(values) == cnp.PyArray_TYPE(C) and cnp.PyArray_TYPE(B) == cnp.PyArray_TYPE(C),
+           "csr_matmul: dtypes differ")
+    _check((B.shape[0] if trans_b else B.shape[1]) == N, "csr_matmul: op(B) columns != C columns")
+    cdef const int64_t *pr = <const int64_t *>_ptr(rows)
+    cdef const int64_t *pp = <const int64_t *>cnp.PyArray_DATA(indptr)
+    cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(indices)
+    cdef void *pv = cnp.PyArray_DATA(values)
+    cdef void *pb = cnp.PyArray_DATA(B)
+    cdef void *pc = cnp.PyArray_DATA(C)
+    cdef int64_t ldb = _ld(B), ldc = _ld(C)
+    cdef bint f32 = _is_f32(C)
+    with nogil:
+        if f32:
+            fmlp_csr_matmul_f32(<float *>pc, ldc, pr, pp, pi, <const float *>pv, M, <const float *>pb,
+                                ldb, N, trans_b, <float>beta, n_threads)
+        else:
+            fmlp_csr_matmul_f64(<double *>pc, ldc, pr, pp, pi, <const double *>pv, M, <const double *>pb,
+                                ldb, N, trans_b, beta, n_threads)
+
+
+def csr_t_matmul_acc(cnp.ndarray C, object rows, cnp.ndarray indptr, cnp.ndarray indices,
+                     cnp.ndarray values, cnp.ndarray G, bint c_transposed, double scale, int n_threads):
+    """C += scale X_sel^T @ G for CSR X (see fastmlp.kernels.sparse_t_matmul)."""
+    cdef int64_t M = G.shape[0], N = G.shape[1]
+    _check(cnp.PyArray_TYPE(values) == cnp.PyArray_TYPE(C) and cnp.PyArray_TYPE(G) == cnp.PyArray_TYPE(C),
+           "csr_t_matmul_acc: dtypes differ")
+    _check((C.shape[0] if c_transposed else C.shape[1]) == N, "csr_t_matmul_acc: C and G disagree")
+    cdef const int64_t *pr = <const int64_t *>_ptr(rows)
+    cdef const int64_t *pp = <const int64_t *>cnp.PyArray_DATA(indptr)
+    cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(indices)
+    cdef void *pv = cnp.PyArray_DATA(values)
+    cdef void *pg = cnp.PyArray_DATA(G)
+    cdef void *pc = cnp.PyArray_DATA(C)
+    cdef int64_t ldg = _ld(G), ldc = _ld(C)
+    cdef bint f32 = _is_f32(C)
+    with nogil:
+        if f32:
+            fmlp_csr_t_matmul_acc_f32(<float *>pc, ldc, pr, pp, pi, <const float *>pv, M,
+                                      <const float *>pg, ldg, N, c_transposed, <float>scale, n_threads)
+        else:
+            fmlp_csr_t_matmul_acc_f64(<double *>pc, ldc, pr, pp, pi, <const double *>pv, M,
+                                      <const double *>pg, ldg, N, c_transposed, scale, n_threads)

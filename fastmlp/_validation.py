@@ -127,18 +127,50 @@ def all_finite(a):
     return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 
+def _sparse_features(X, *, dtype, who, name):
+    """A SciPy sparse X as one CSR in ``dtype``, converted once and checked."""
+    from ._engine import CSR
+
+    shape = getattr(X, "shape", ())
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be a 2-D sparse matrix (n_samples, n_features), got shape "
+                         f"{shape}")
+    if shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 "
+                         f"is required by {who}; {name} is empty")
+    if shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 "
+                         f"is required by {who}")
+    kind = X.dtype.kind
+    if kind == "b":
+        raise TypeError(f"{name} has dtype bool; {who} needs numeric features. If 0/1 features "
+                        f"are meant, pass {name}.astype(np.float32)")
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}; pass the real "
+                         f"part ({name}.real)")
+    if kind not in "iuf":
+        raise TypeError(f"{name} has dtype {X.dtype}; {who} needs numeric features "
+                        f"(integers or floats)")
+    with np.errstate(over="ignore"):  # overflow becomes inf, reported just below
+        csr = CSR.from_scipy(X, dtype)
+    if not all_finite(csr.data):
+        raise ValueError(f"Input {name} contains NaN or infinity (in its stored values); "
+                         f"{who} needs finite features: drop or impute them first")
+    return csr
+
+
 def as_features(X, *, dtype, who, name="X"):
     """X as a 2-D C-contiguous array of ``dtype`` (no copy when it already is one).
 
     Integers and floats are converted; object arrays holding numbers are
-    converted; bool, complex, strings, other objects, sparse matrices, NaN and
-    infinity are refused with the reason and the fix.
+    converted; bool, complex, strings, other objects, NaN and infinity are
+    refused with the reason and the fix. SciPy sparse matrices (any format)
+    become one CSR (fastmlp._engine.CSR) the engine reads without densifying.
     """
     if X is None:
         raise ValueError(f"{who} needs {name}, an array of shape (n_samples, n_features); got None")
     if _is_sparse(X):
-        raise TypeError(f"{name} is a scipy sparse matrix, and sparse input is not supported: "
-                        f"{who} needs a dense array; pass {name}.toarray() if it fits in memory")
+        return _sparse_features(X, dtype=dtype, who=who, name=name)
     a = as_array(X, name, "a 2-D array with the same number of features in every row")
     kind = a.dtype.kind
     if kind == "b":

@@ -29,10 +29,11 @@ import warnings
 
 import numpy as np
 
+from . import _core
 from . import _validation as V
 from ._compat import (HAVE_SKLEARN, BaseEstimator, ClassifierMixin, ConvergenceWarning,
                       DataConversionWarning, NotFittedError, RegressorMixin)
-from ._engine import NonFiniteLossError, make_engine
+from ._engine import CSR, NonFiniteLossError, make_engine
 
 __all__ = ["MLP", "MLPClassifier", "MLPRegressor"]
 
@@ -328,6 +329,7 @@ class _BaseMLP(BaseEstimator):
         self.coefs_ = [eng.weights(i).T for i in range(n)]
         self.intercepts_ = [eng.biases(i) for i in range(n)]
         self._views = (list(self.coefs_), list(self.intercepts_))
+        eng.__dict__.pop("_serve", None)  # the serving decision is remade after every fit
 
     def _sync_params(self):
         """Copy user-assigned coefs_/intercepts_ into the engine (they are views otherwise)."""
@@ -655,6 +657,10 @@ class _BaseMLP(BaseEstimator):
         config = dict(layer_sizes=list(sizes), hidden_activation=c.activation,
                       output_activation=spec["output"], loss=spec["loss"], dtype=c.dtype.name,
                       slope=c.leaky_slope, dropout=list(c.dropout), n_threads=c.n_threads)
+        if isinstance(X, CSR):
+            # Sparse inputs want W_0 stored (fan_in, fan_out); predictions on
+            # dense inputs work the same either way.
+            config["layer0_layout"] = "in_out"
         engine = self._build_engine(config)
         self._init_weights(engine, sizes, rs, c)
         # The engine's own generator continues the RandomState that drew the weights.
@@ -817,7 +823,11 @@ class _BaseMLP(BaseEstimator):
         mask[val] = True
 
         def part(a, m):
-            return None if a is None else np.ascontiguousarray(a[m])
+            if a is None:
+                return None
+            if isinstance(a, CSR):
+                return a.rows(np.flatnonzero(m))
+            return np.ascontiguousarray(a[m])
         train = (part(X, ~mask), part(y, ~mask), part(w, ~mask), part(w_score, ~mask))
         held = (part(X, mask), part(y, mask), part(w, mask), part(w_score, mask))
         return train, held
@@ -1039,6 +1049,37 @@ class _BaseMLP(BaseEstimator):
                          f"through the network. To get predictions, {fix}; if the model "
                          f"diverged during training, refit it with a lower learning rate")
 
+    def _fast_outputs(self, X, two_columns):
+        """The serving path: outputs for a plain C-contiguous array of the
+        model's dtype and width, checked and computed in one C call, or None
+        (then the validating path runs and explains any problem). Only for
+        models whose outputs need no further Python work."""
+        eng = self.__dict__.get("_engine")
+        if eng is None or type(X) is not np.ndarray:
+            return None
+        # Decided once per fitted engine and kept there: predict must not
+        # change the estimator's own __dict__.
+        serve = eng.__dict__.get("_serve")
+        if serve is None:
+            serve = eng._serve = self._serving_function()
+        if serve is False:
+            return None
+        coef_views, bias_views = self._views
+        if not (_core.same_items(self.coefs_, coef_views)
+                and _core.same_items(self.intercepts_, bias_views)):
+            return None  # user-assigned weights: the validating path syncs them
+        return serve(X, two_columns)
+
+    def _serving_function(self):
+        spec = self.__dict__.get("_spec")
+        if (spec is None or spec["task"] != "classification"
+                or spec["kind"] not in ("index", "binary")
+                or spec["output"] not in ("softmax", "logistic")
+                or self.__dict__.get("feature_names_in_") is not None
+                or not isinstance(getattr(self._engine, "_core", None), _core.NetCore)):
+            return False
+        return self._engine._core.serve
+
     def _predict_labels(self, out):
         kind = self._spec["kind"]
         if kind in ("index", "onehot"):
@@ -1066,6 +1107,16 @@ class _BaseMLP(BaseEstimator):
             raise AttributeError(f"predict_proba is not available for this "
                                  f"{type(self).__name__}: {why}")
         return True
+
+    # ---- ONNX export (fastmlp/_onnx.py builds the graph) ------------------------------
+    def to_onnx(self, path=None, *, opset=None, name=None):
+        """This fitted model as an ONNX graph (``onnx.ModelProto``), written to ``path`` if given.
+
+        Outputs ``label`` and ``probabilities`` for classifiers, ``predictions``
+        for regressors; see :func:`fastmlp.to_onnx`. Needs ``pip install fastmlp[onnx]``.
+        """
+        from ._onnx import to_onnx
+        return to_onnx(self, path, opset=opset, name=name)
 
     # ---- pickle ------------------------------------------------------------------------
     _RUNTIME = ("_engine", "coefs_", "intercepts_", "_views")
@@ -1245,7 +1296,7 @@ class _BaseMLP(BaseEstimator):
     if HAVE_SKLEARN:
         def __sklearn_tags__(self):
             tags = super().__sklearn_tags__()
-            tags.input_tags.sparse = False
+            tags.input_tags.sparse = True  # CSR/CSC/COO, trained without densifying
             tags.input_tags.allow_nan = False
             return tags
 
@@ -1393,10 +1444,14 @@ class MLPClassifier(ClassifierMixin, _ClassWeightMixin, _BaseMLP):
 
     def predict(self, X):
         """Predicted labels (a 0/1 indicator matrix for multilabel models)."""
-        return self._predict_labels(self._outputs(X))
+        out = self._fast_outputs(X, False)
+        return self._predict_labels(out if out is not None else self._outputs(X))
 
     def predict_proba(self, X):
         """Class probabilities in the order of classes_ (two columns for binary)."""
+        out = self._fast_outputs(X, True)
+        if out is not None:
+            return out
         return self._proba_from_outputs(self._outputs(X))
 
     def predict_log_proba(self, X):

@@ -19,6 +19,7 @@ __all__ = [
     "activation_forward", "activation_backward", "softmax", "softmax_backward",
     "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "squared_error",
     "column_sum", "sgd_update", "momentum_update", "adam_update",
+    "sparse_matmul", "sparse_t_matmul",
 ]
 
 # GEMM packing scratch, grown on demand and kept per thread: allocating it on
@@ -401,3 +402,87 @@ def adam_update(w, m, v, g, *, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0, 
     l2, l1 = _regularisers(l2, l1)
     _core.adam_update(w, m, v, g, lr, beta1, beta2, eps, int(t), l2, l1)
     return w
+
+
+# ---- sparse (CSR) x dense products -----------------------------------------------
+
+def _csr_parts(indptr, indices, data, n_rows, n_cols, rows):
+    """Check CSR arrays (and an optional row selection) so C never reads out of bounds."""
+    indptr = kernel_index("indptr", indptr)
+    indices = kernel_index("indices", indices)
+    kernel_array("data", data, ndim=1)
+    if indptr.shape[0] != n_rows + 1 or indptr[0] != 0:
+        raise ValueError(f"indptr must have n_rows + 1 = {n_rows + 1} entries starting at 0, "
+                         f"got {indptr.shape[0]} starting at {indptr[:1].tolist()}")
+    if np.any(np.diff(indptr) < 0) or indptr[-1] != indices.shape[0] or data.shape[0] != indices.shape[0]:
+        raise ValueError("indptr must be non-decreasing and end at len(indices) == len(data)")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_cols):
+        raise ValueError(f"indices must lie in [0, {n_cols})")
+    if rows is not None:
+        rows = kernel_index("rows", rows)
+        if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+            raise ValueError(f"rows must lie in [0, {n_rows})")
+    return indptr, indices, rows
+
+
+def kernel_index(name, a):
+    """A 1-D C-contiguous int64 array (other integer dtypes are converted)."""
+    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be a 1-D NumPy integer array")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def sparse_matmul(indptr, indices, data, b, out=None, *, n_cols=None, rows=None, trans_b=False,
+                  beta=0.0, n_threads=1):
+    """``out = beta * out + X[rows] @ op(b)`` for a CSR matrix X (indptr, indices, data).
+
+    ``op(b)`` is ``b`` ([n_cols, N]) or, with ``trans_b``, ``b.T`` for b [N, n_cols];
+    ``rows`` selects rows of X in place (default: all). The first layer of a
+    network on sparse input: cost proportional to the non-zeros.
+    """
+    kernel_array("b", b, ndim=2, row_strided=True)
+    kernel_array("data", data, ndim=1, dtype=b.dtype, dtype_of="b")
+    k = b.shape[1] if trans_b else b.shape[0]
+    n_cols = k if n_cols is None else int(n_cols)
+    if n_cols != k:
+        raise ValueError(f"op(b) has {k} rows but X has {n_cols} columns")
+    n_rows = len(indptr) - 1 if isinstance(indptr, np.ndarray) else 0
+    indptr, indices, rows = _csr_parts(indptr, indices, data, n_rows, n_cols, rows)
+    m = n_rows if rows is None else rows.shape[0]
+    n = b.shape[0] if trans_b else b.shape[1]
+    beta = real_scalar("beta", beta)
+    if out is None:
+        if beta != 0.0:
+            raise ValueError("beta must be 0 when out is not given")
+        out = np.empty((m, n), dtype=b.dtype)
+    else:
+        kernel_array("out", out, ndim=2, dtype=b.dtype, dtype_of="b", writeable=True, row_strided=True)
+        if out.shape != (m, n):
+            raise ValueError(f"out must have shape {(m, n)}, got {out.shape}")
+        no_overlap("out", out, ("b", b), ("data", data))
+    _core.csr_matmul(out, rows, indptr, indices, data, b, bool(trans_b), beta, int(n_threads))
+    return out
+
+
+def sparse_t_matmul(indptr, indices, data, g, out, *, rows=None, out_transposed=False, scale=1.0,
+                    n_threads=1):
+    """``out += scale * X[rows].T @ g`` for CSR X, touching only X's non-zero columns.
+
+    ``out`` is [n_cols, N] or, with ``out_transposed``, [N, n_cols]; g is [len(rows), N].
+    The weight gradient of a first layer on sparse input. Returns ``out``.
+    """
+    kernel_array("g", g, ndim=2, row_strided=True)
+    kernel_array("out", out, ndim=2, dtype=g.dtype, dtype_of="g", writeable=True, row_strided=True)
+    kernel_array("data", data, ndim=1, dtype=g.dtype, dtype_of="g")
+    n_cols = out.shape[1] if out_transposed else out.shape[0]
+    if (out.shape[0] if out_transposed else out.shape[1]) != g.shape[1]:
+        raise ValueError(f"out {out.shape} does not match g {g.shape} (out_transposed={out_transposed})")
+    n_rows = len(indptr) - 1 if isinstance(indptr, np.ndarray) else 0
+    indptr, indices, rows = _csr_parts(indptr, indices, data, n_rows, n_cols, rows)
+    m = n_rows if rows is None else rows.shape[0]
+    if g.shape[0] != m:
+        raise ValueError(f"g must have one row per selected row of X ({m}), got {g.shape[0]}")
+    no_overlap("out", out, ("g", g), ("data", data))
+    _core.csr_t_matmul_acc(out, rows, indptr, indices, data, g, bool(out_transposed),
+                           real_scalar("scale", scale), int(n_threads))
+    return out

@@ -265,6 +265,38 @@ def adam_update(w, m, v, g, *, lr, t, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0, 
     return w
 
 
+# ---- sparse (CSR) x dense products ---------------------------------------------
+
+def csr_to_dense(indptr, indices, data, n_cols):
+    out = np.zeros((len(indptr) - 1, n_cols), dtype=np.float64)
+    for r in range(len(indptr) - 1):
+        for k in range(indptr[r], indptr[r + 1]):
+            out[r, indices[k]] += data[k]
+    return out
+
+
+def sparse_matmul(indptr, indices, data, b, out=None, *, n_cols=None, rows=None, trans_b=False,
+                  beta=0.0, n_threads=1):
+    opb = b.T if trans_b else b
+    X = csr_to_dense(indptr, indices, data, opb.shape[0])
+    if rows is not None:
+        X = X[rows]
+    result = X @ opb
+    if out is not None and beta != 0.0:
+        result = result + beta * out
+    return result
+
+
+def sparse_t_matmul(indptr, indices, data, g, out, *, rows=None, out_transposed=False, scale=1.0,
+                    n_threads=1):
+    n_cols = out.shape[1] if out_transposed else out.shape[0]
+    X = csr_to_dense(indptr, indices, data, n_cols)
+    if rows is not None:
+        X = X[rows]
+    add = scale * (X.T @ g)
+    return out + (add.T if out_transposed else add)
+
+
 # ==== ReferenceEngine: the NumPy oracle for the whole training engine ==========
 # Owned by the API work (estimators.py builds on it). Kernel oracles above this
 # line belong to their kernels. The C engine (fastmlp/_network.pyx) must match
@@ -400,6 +432,11 @@ def output_delta(loss, output, a, y):
     raise ValueError(f"squared_error through output {output!r} is not defined")
 
 
+def _dense(X):
+    """Sparse inputs (fastmlp._engine.CSR) reach the oracle as dense arrays."""
+    return X.toarray() if hasattr(X, "indptr") else X
+
+
 class ReferenceEngine:
     """The engine interface of fastmlp/_engine.py in plain NumPy.
 
@@ -409,7 +446,9 @@ class ReferenceEngine:
     """
 
     def __init__(self, layer_sizes, *, hidden_activation, output_activation, loss, dtype,
-                 slope=0.01, dropout=None, n_threads=None):
+                 slope=0.01, dropout=None, n_threads=None, layer0_layout="out_in"):
+        # layer0_layout is a storage choice of the C engine; the oracle keeps
+        # every layer (fan_out, fan_in) and reads sparse inputs densified.
         sizes = tuple(int(s) for s in layer_sizes)
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"layer_sizes must hold >= 2 sizes, all >= 1, got {layer_sizes}")
@@ -621,6 +660,7 @@ class ReferenceEngine:
 
     # ---- public interface -----------------------------------------------------------
     def train_epoch(self, X, y, sample_weight=None, *, batch_size, shuffle, alpha=0.0, l1=0.0):
+        X = _dense(X)
         from ._engine import NonFiniteLossError
 
         if self._solver is None:
@@ -656,6 +696,7 @@ class ReferenceEngine:
         return total / n
 
     def forward(self, X, out=None):
+        X = _dense(X)
         n_out = self.layer_sizes[-1]
         if out is None:
             out = np.empty((X.shape[0], n_out), dtype=self.dtype)
@@ -666,6 +707,7 @@ class ReferenceEngine:
         return out
 
     def loss(self, X, y, sample_weight=None, *, alpha=0.0, l1=0.0):
+        X = _dense(X)
         total = 0.0
         for start in range(0, X.shape[0], FORWARD_CHUNK_ROWS):
             stop = min(start + FORWARD_CHUNK_ROWS, X.shape[0])
@@ -682,5 +724,6 @@ class ReferenceEngine:
         return total / sw_sum + self._penalty(alpha, l1, sw_sum)
 
     def loss_and_gradient(self, X, y, sample_weight=None, *, alpha=0.0, l1=0.0):
+        X = _dense(X)
         data, pen, grad = self._batch(X, y, sample_weight, alpha, l1)
         return data + pen, grad

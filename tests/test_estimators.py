@@ -204,11 +204,24 @@ def test_bad_input_is_refused_and_fitted_model_kept(case):
     assert not fresh.__sklearn_is_fitted__()
 
 
-def test_sparse_input_is_refused_with_the_fix():
+def test_sparse_input_trains_like_dense_and_bad_sparse_is_refused():
     sparse = pytest.importorskip("scipy.sparse", reason="SciPy is optional; it makes sparse X")
     X, y = blobs(30)
-    with pytest.raises(TypeError, match=r"sparse input is not supported.*toarray"):
-        MLPClassifier(**SMALL).fit(sparse.csr_matrix(X), y)
+    X[X < 0.5] = 0
+    params = dict(SMALL, dtype="float64")
+    dense = MLPClassifier(**params).fit(X, y)
+    for fmt in ("csr", "csc", "coo"):
+        model = MLPClassifier(**params).fit(getattr(sparse, f"{fmt}_matrix")(X), y)
+        for a, b in zip(model.coefs_, dense.coefs_):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(model.predict_proba(sparse.csr_matrix(X)),
+                                   dense.predict_proba(X), rtol=1e-12, atol=1e-14)
+    bad = sparse.csr_matrix(X)
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        MLPClassifier(**params).fit(bad, y)
+    with pytest.raises(TypeError, match="dtype bool"):
+        MLPClassifier(**params).fit(sparse.csr_matrix(X > 0), y)
 
 
 def test_regression_targets_are_checked():
