@@ -4,6 +4,7 @@ Every check raises TypeError (wrong kind of thing) or ValueError (right kind,
 wrong value) with a message that names the argument, says what was wrong and
 what would be right. Nothing here computes or allocates model state.
 """
+import math
 import numbers
 import os
 import sys
@@ -122,6 +123,8 @@ def all_finite(a):
     # the sum overflowed, which the exact check below sorts out).
     if a.dtype.kind != "f" or a.size == 0:
         return True
+    if a.size <= 64:  # a few rows being served: numpy's reduction overhead would dominate
+        return all(map(math.isfinite, a.ravel().tolist()))
     with np.errstate(over="ignore", invalid="ignore"):
         total = a.sum()
     return bool(np.isfinite(total)) or bool(np.isfinite(a).all())

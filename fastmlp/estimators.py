@@ -1068,7 +1068,10 @@ class _BaseMLP(BaseEstimator):
         if not (_core.same_items(self.coefs_, coef_views)
                 and _core.same_items(self.intercepts_, bias_views)):
             return None  # user-assigned weights: the validating path syncs them
-        return serve(X, two_columns)
+        out = serve(X, two_columns)
+        # The C call checks X, not the outputs: ones that overflowed go the validating
+        # way, which refuses them (see _refuse_overflow).
+        return out if out is None or V.all_finite(out) else None
 
     def _serving_function(self):
         spec = self.__dict__.get("_spec")

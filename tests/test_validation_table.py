@@ -147,7 +147,10 @@ DATA_ROWS = [
     ("bool-X-predict", ALL, lambda m, X, y: m.predict(X > 0), TypeError, r"X has dtype bool"),
     ("too-large-for-float32", ALL, lambda m, X, y: m.fit(X * 1e300, y), ValueError,
      r"Input X contains infinity.*dtype='float64'"),
-    ("sparse-X", ALL, lambda m, X, y: m.fit(_sparse(X), y), TypeError, r"X is a scipy sparse"),
+    ("nan-sparse-X", ALL, lambda m, X, y: m.fit(_sparse(_with(X, 2, 2, np.nan)), y), ValueError,
+     r"Input X contains NaN"),
+    ("features-sparse-X-at-predict", ALL, lambda m, X, y: m.predict(_sparse(X[:, :3])),
+     ValueError, r"X has 3 features"),
     # labels
     ("one-class", CLASSIFIERS, lambda m, X, y: m.fit(X, np.zeros(N, int)), ValueError,
      r"y contains only one class"),
