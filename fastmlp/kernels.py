@@ -411,7 +411,7 @@ def _csr_parts(indptr, indices, data, n_rows, n_cols, rows):
     indptr = kernel_index("indptr", indptr)
     indices = kernel_index("indices", indices)
     kernel_array("data", data, ndim=1)
-    if indptr.shape[0] != n_rows + 1 or indptr[0] != 0:
+    if indptr.shape[0] == 0 or indptr.shape[0] != n_rows + 1 or indptr[0] != 0:
         raise ValueError(f"indptr must have n_rows + 1 = {n_rows + 1} entries starting at 0, "
                          f"got {indptr.shape[0]} starting at {indptr[:1].tolist()}")
     if np.any(np.diff(indptr) < 0) or indptr[-1] != indices.shape[0] or data.shape[0] != indices.shape[0]:

@@ -362,3 +362,114 @@ def test_guard_zones_see_a_stray_write():
     assert not g.untouched_outside()
     with pytest.raises(AssertionError):
         assert g.untouched_outside()
+
+
+# ---- sparse (CSR) products ---------------------------------------------------------------------
+
+def _csr(draw, n_rows, n_cols, dtype):
+    """A random CSR matrix (indptr, indices, data), sometimes damaged on purpose."""
+    rs = np.random.RandomState(draw(st.integers(0, 2 ** 32 - 1)))
+    dense = rs.randn(n_rows, n_cols) * (rs.rand(n_rows, n_cols) < 0.3)
+    indptr = np.zeros(n_rows + 1, np.int64)
+    indptr[1:] = np.cumsum((dense != 0).sum(axis=1))
+    indices = np.nonzero(dense)[1].astype(draw(st.sampled_from([np.int64, np.int32])))
+    data = dense[dense != 0].astype(dtype)
+    damage = draw(st.sampled_from(["none"] * 4 + ["index-high", "index-negative", "indptr-end",
+                                                   "indptr-decreasing", "indptr-empty",
+                                                   "data-short", "indptr-start"]))
+    if damage == "index-high" and indices.size:
+        indices[rs.randint(indices.size)] = n_cols + rs.randint(0, 3)
+    elif damage == "index-negative" and indices.size:
+        indices[rs.randint(indices.size)] = -1
+    elif damage == "indptr-end":
+        indptr[-1] += 1 + rs.randint(3)
+    elif damage == "indptr-decreasing" and n_rows >= 2 and indptr[-1] > 0:
+        indptr[1] = indptr[-1]
+        indptr[2:] = np.minimum(indptr[2:], indptr[-1])
+        indptr[1], indptr[-1] = indptr[-1], indptr[-1]
+        indptr[2 if n_rows > 2 else 1] = 0 if n_rows > 2 else indptr[1]
+    elif damage == "indptr-empty":
+        indptr = indptr[:0]
+    elif damage == "data-short" and data.size:
+        data = data[:-1]
+    elif damage == "indptr-start" and indptr.size:
+        indptr = indptr + 1
+    return indptr, indices, data, dense, damage
+
+
+def _csr_valid(indptr, indices, data, n_cols):
+    if indptr.ndim != 1 or indptr.size < 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+        return False
+    if indptr[-1] != indices.size or data.size != indices.size:
+        return False
+    return not indices.size or (indices.min() >= 0 and indices.max() < n_cols)
+
+
+@FUZZ
+@given(data=st.data(), m=DIM, k=DIM, n=DIM, dtype=DTYPES, trans_b=st.booleans(),
+       lb=st.sampled_from(LAYOUTS), lo=st.sampled_from(LAYOUTS + ["none"]),
+       beta=st.sampled_from([0.0, 1.0]), use_rows=st.booleans())
+def test_sparse_matmul(data, m, k, n, dtype, trans_b, lb, lo, beta, use_rows):
+    indptr, indices, values_, dense, damage = _csr(data.draw, m, k, dtype)
+    rs = np.random.RandomState(0)
+    rows = rs.randint(0, max(m, 1), size=rs.randint(0, 6)).astype(np.int64) \
+        if use_rows and m else None
+    n_sel = m if rows is None else len(rows)
+    b_vals = values(data.draw, (n, k) if trans_b else (k, n), dtype)
+    b = Guarded(b_vals, lb, dtype, offset=1)
+    out0 = values(data.draw, (n_sel, n), dtype)
+    out = None if lo == "none" else Guarded(out0, lo, dtype, offset=2)
+    if out is None:
+        beta = 0.0
+    snapshot = [a.copy() for a in (indptr, indices, values_)]
+    ok, got = _call(kernels.sparse_matmul, indptr, indices, values_, b.array,
+                    None if out is None else out.array, n_cols=k, rows=rows, trans_b=trans_b,
+                    beta=beta, n_threads=data.draw(st.sampled_from([1, 2])))
+    should = _csr_valid(indptr, indices, values_, k) and \
+        all(_valid_2d(g.array, row_strided=True) for g in (b,) + ((out,) if out else ()))
+    assert ok == should, (damage, lb, lo)
+    assert b.unchanged()
+    assert all(np.array_equal(a, s) for a, s in zip((indptr, indices, values_), snapshot))
+    if out is not None:
+        assert out.untouched_outside()
+        if not ok:
+            assert out.unchanged()
+    if ok:
+        X = dense if rows is None else dense[rows]
+        opb = b_vals.T if trans_b else b_vals
+        exact = X @ opb.astype(np.float64) + (beta * out0 if beta else 0.0)
+        bound = np.abs(X) @ np.abs(opb.astype(np.float64)) + abs(beta) * np.abs(out0)
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        assert np.all(np.abs(np.asarray(got, np.float64) - exact) <= rtol * bound + 1e-300)
+
+
+@FUZZ
+@given(data=st.data(), m=DIM, k=DIM, n=DIM, dtype=DTYPES, transposed=st.booleans(),
+       lg=st.sampled_from(LAYOUTS), lo=st.sampled_from(LAYOUTS), use_rows=st.booleans())
+def test_sparse_t_matmul(data, m, k, n, dtype, transposed, lg, lo, use_rows):
+    indptr, indices, values_, dense, damage = _csr(data.draw, m, k, dtype)
+    rs = np.random.RandomState(1)
+    rows = rs.randint(0, max(m, 1), size=rs.randint(0, 6)).astype(np.int64) \
+        if use_rows and m else None
+    n_sel = m if rows is None else len(rows)
+    g_vals = values(data.draw, (n_sel, n), dtype)
+    g = Guarded(g_vals, lg, dtype, offset=1)
+    out0 = values(data.draw, (n, k) if transposed else (k, n), dtype)
+    out = Guarded(out0, lo, dtype, offset=2)
+    ok, got = _call(kernels.sparse_t_matmul, indptr, indices, values_, g.array, out.array,
+                    rows=rows, out_transposed=transposed, scale=0.5,
+                    n_threads=data.draw(st.sampled_from([1, 2])))
+    should = _csr_valid(indptr, indices, values_, k) and \
+        _valid_2d(g.array, row_strided=True) and _valid_2d(out.array, row_strided=True)
+    assert ok == should, (damage, lg, lo)
+    assert g.unchanged() and out.untouched_outside()
+    if not ok:
+        assert out.unchanged()
+        return
+    X = dense if rows is None else dense[rows]
+    add = 0.5 * (X.T @ g_vals.astype(np.float64))
+    exact = out0 + (add.T if transposed else add)
+    bound = np.abs(out0) + 0.5 * ((np.abs(X).T @ np.abs(g_vals)).T if transposed
+                                  else np.abs(X).T @ np.abs(g_vals))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert np.all(np.abs(np.asarray(got, np.float64) - exact) <= rtol * bound + 1e-300)

@@ -418,7 +418,32 @@ A, B, C = _f32(3, 4), _f32(4, 5, seed=1), np.zeros((3, 5), np.float32)
 Z, W, G = _f32(6, 3), _f32(10), _f32(10, seed=2)
 LAB = np.array([0, 1, 2, 0, 1, 2])
 
+IP, IX, DV = np.array([0, 2, 3]), np.array([0, 3, 1]), np.array([1.0, 2.0, 3.0], np.float32)
+SB = _f32(4, 5)   # op(b) for a 2 x 4 CSR matrix
+
 KERNEL_ROWS = [
+    ("sparse-indptr-empty", kernels.sparse_matmul, (IP[:0], IX[:0], DV[:0], SB), {}, ValueError,
+     r"indptr must have n_rows \+ 1"),
+    ("sparse-indptr-start", kernels.sparse_matmul, (IP + 1, IX, DV, SB), {}, ValueError,
+     r"indptr must have .* starting at 0"),
+    ("sparse-indptr-end", kernels.sparse_matmul, (np.array([0, 2, 4]), IX, DV, SB), {},
+     ValueError, r"indptr must be non-decreasing and end at len\(indices\)"),
+    ("sparse-indices-range", kernels.sparse_matmul, (IP, np.array([0, 4, 1]), DV, SB), {},
+     ValueError, r"indices must lie in \[0, 4\)"),
+    ("sparse-indices-float", kernels.sparse_matmul, (IP, IX.astype(float), DV, SB), {}, TypeError,
+     r"indices must be a 1-D NumPy integer array"),
+    ("sparse-data-dtype", kernels.sparse_matmul, (IP, IX, DV.astype(np.float64), SB), {},
+     TypeError, r"data has dtype float64 but b has dtype float32"),
+    ("sparse-b-rows", kernels.sparse_matmul, (IP, IX, DV, SB[:3]), {"n_cols": 4}, ValueError,
+     r"op\(b\) has 3 rows but X has 4 columns"),
+    ("sparse-rows-range", kernels.sparse_matmul, (IP, IX, DV, SB), {"rows": np.array([0, 2])},
+     ValueError, r"rows must lie in \[0, 2\)"),
+    ("sparse-out-readonly", kernels.sparse_matmul, (IP, IX, DV, SB), {"out": _ro(_f32(2, 5))},
+     ValueError, r"\bout is read-only"),
+    ("sparse-t-g-rows", kernels.sparse_t_matmul, (IP, IX, DV, _f32(3, 5), _f32(4, 5)), {},
+     ValueError, r"\bg must have one row per selected row"),
+    ("sparse-t-out-shape", kernels.sparse_t_matmul, (IP, IX, DV, _f32(2, 5), _f32(4, 6)), {},
+     ValueError, r"\bout \(4, 6\) does not match g"),
     # (id, function, args, kwargs, exception, regex naming the argument)
     ("gemm-a-list", kernels.gemm, (A.tolist(), B), {}, TypeError, r"\ba must be a NumPy array"),
     ("gemm-a-int", kernels.gemm, (A.astype(int), B), {}, TypeError, r"\ba must have dtype"),
