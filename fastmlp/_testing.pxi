@@ -1,5 +1,5 @@
-# _testing.pxi - included by _core.pyx: hooks that let tests drive C machinery
-# no public function reaches yet (the worker pool). Not API: names start with _.
+# _testing.pxi - included by _core.pyx: hooks that let tests drive C machinery directly
+# (the worker pool, on a job whose answer and threads are known). Not API: names start with _.
 cdef extern from "pool_selftest.h" nogil:
     void fmlp_pool_selftest(int n_threads, int64_t n_tasks, int64_t spin, int64_t *out,
                             uint64_t *tid)

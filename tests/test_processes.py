@@ -129,7 +129,7 @@ def test_fork_while_another_thread_runs_a_pool_job():
 
 # ---- estimators across fork --------------------------------------------------------------------
 
-CONFIG = dict(hidden_layer_sizes=(32, 16), max_iter=5, random_state=3, n_threads=2)
+CONFIG = dict(hidden_layer_sizes=(128, 64), max_iter=5, random_state=3, n_threads=2)
 
 
 def _fit_and_predict(X, y):
@@ -142,9 +142,11 @@ def _predict_with(model, X):
 
 
 def test_forked_child_fits_and_predicts_like_the_parent():
-    X, y = data()
+    X, y = data(n=2000, f=64)
     parent = MLPClassifier(**CONFIG).fit(X, y)
-    pool_run()  # the worker pool exists in the parent too (the engine will use it soon)
+    # The engine splits large products over the pool (n_threads=2); make sure its workers
+    # exist in the parent whatever the engine decided for this size.
+    pool_run()
     params, proba = run_in_fork(_fit_and_predict, X, y)
     assert params == parent._engine.params.tobytes()
     assert proba == parent.predict_proba(X).tobytes()
