@@ -52,9 +52,26 @@ def kernel_array(name, a, *, ndim, dtype=None, dtype_of=None, writeable=False,
                              f"(strides {a.strides}); pass np.ascontiguousarray({name})")
     elif not a.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous; pass np.ascontiguousarray({name})")
+    if not a.flags.aligned:
+        raise ValueError(f"{name} is not aligned to its {a.dtype} items (its data starts at an "
+                         f"address that is not a multiple of {a.itemsize}); pass "
+                         f"np.require({name}, requirements='CA')")
     if writeable and not a.flags.writeable:
         raise ValueError(f"{name} is read-only but the kernel writes to it; pass a writeable array")
     return a
+
+
+def c_array(a, dtype):
+    """``a`` as a C-contiguous, aligned array of ``dtype``, copied only when it is not one.
+
+    np.ascontiguousarray alone is not enough: it returns a contiguous array whose data
+    pointer is not a multiple of the item size (an array over pickle protocol 5 buffers,
+    or a view of a byte buffer at an odd offset) unchanged, and C may not load from it.
+    """
+    a = np.asarray(a)
+    if a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned:
+        return a
+    return np.require(a, dtype=dtype, requirements=["C", "A"])
 
 
 def no_overlap(out_name, out, *inputs):
@@ -156,10 +173,33 @@ def _sparse_features(X, *, dtype, who, name):
                         f"(integers or floats)")
     with np.errstate(over="ignore"):  # overflow becomes inf, reported just below
         csr = CSR.from_scipy(X, dtype)
+    csr.data = c_array(csr.data, dtype)
+    csr.indices = c_array(csr.indices, np.int64)
+    csr.indptr = c_array(csr.indptr, np.int64)
+    _check_csr_structure(csr, name)
     if not all_finite(csr.data):
         raise ValueError(f"Input {name} contains NaN or infinity (in its stored values); "
                          f"{who} needs finite features: drop or impute them first")
     return csr
+
+
+def _check_csr_structure(csr, name):
+    """The C code follows indptr and indices blindly: a matrix whose arrays were edited
+    after SciPy built it (or built with check=False) must not send it outside them."""
+    n_rows, n_cols = csr.shape
+    indptr, indices = csr.indptr, csr.indices
+    nnz = indices.shape[0]
+    ok = (indptr.ndim == 1 and indptr.shape[0] == n_rows + 1 and indptr[0] == 0
+          and indptr[-1] == nnz and csr.data.shape == (nnz,)
+          and not (np.diff(indptr) < 0).any())
+    if not ok:
+        raise ValueError(f"{name} is a sparse matrix whose indptr is inconsistent (it must "
+                         f"start at 0, never decrease and end at the {nnz} stored values); "
+                         f"rebuild it, e.g. scipy.sparse.csr_matrix({name}.toarray())")
+    if nnz and (indices.min() < 0 or indices.max() >= n_cols):
+        raise ValueError(f"{name} is a sparse matrix with column indices outside [0, {n_cols}); "
+                         f"rebuild it, e.g. with {name}.check_format(full_check=True) to see "
+                         f"where")
 
 
 def as_features(X, *, dtype, who, name="X"):
@@ -214,9 +254,9 @@ def as_features(X, *, dtype, who, name="X"):
     if a.shape[1] == 0:
         raise ValueError(f"Found array with 0 feature(s) (shape={a.shape}) while a minimum of 1 "
                          f"is required by {who}")
-    if a.dtype != dtype or not a.flags.c_contiguous:
+    if a.dtype != dtype or not a.flags.c_contiguous or not a.flags.aligned:
         with np.errstate(over="ignore"):  # overflow becomes inf, reported just below
-            a = np.ascontiguousarray(a, dtype=dtype)
+            a = c_array(a, dtype)
     if not all_finite(a):
         raise ValueError(_non_finite_message(name, a) + f" {who} needs finite values: remove or "
                          f"impute them first" + (" (values beyond float32's range need "
@@ -273,7 +313,7 @@ def as_regression_targets(y, *, n_samples, dtype, who, allow_2d=True):
     check_n_samples(who, n_samples, a.shape[0])
     if a.ndim == 2 and a.shape[1] == 0:
         raise ValueError("y has 0 columns; pass at least one target per sample")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    a = c_array(a, dtype)
     if not all_finite(a):
         raise ValueError(_non_finite_message("y", a) + f" {who} needs finite targets")
     return a

@@ -475,7 +475,7 @@ class _BaseMLP(BaseEstimator):
         """(engine targets, class index per row or None) for labels in ``classes``."""
         kind = spec["kind"]
         if kind == "multilabel":
-            return np.ascontiguousarray(labels, dtype=dtype), None
+            return V.c_array(labels, dtype), None
         idx = _label_indices(labels, classes)
         if kind == "index":
             return idx, idx

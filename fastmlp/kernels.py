@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from . import _core
-from ._validation import kernel_array, no_overlap, real_scalar
+from ._validation import c_array, kernel_array, no_overlap, real_scalar
 
 __all__ = [
     "gemm",
@@ -238,7 +238,7 @@ def _int_labels(labels, m, n):
             bad = lo if lo < 0 else hi
             raise ValueError(f"labels must be in [0, {n}) (one class per column of logits), "
                              f"got label {bad}")
-    return np.ascontiguousarray(labels, dtype=np.int64)
+    return c_array(labels, np.int64)
 
 
 def softmax_cross_entropy(logits, labels, sample_weight=None, *, grad=None):
@@ -429,7 +429,7 @@ def kernel_index(name, a):
     """A 1-D C-contiguous int64 array (other integer dtypes are converted)."""
     if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iu":
         raise TypeError(f"{name} must be a 1-D NumPy integer array")
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return c_array(a, np.int64)
 
 
 def sparse_matmul(indptr, indices, data, b, out=None, *, n_cols=None, rows=None, trans_b=False,

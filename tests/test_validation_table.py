@@ -147,6 +147,13 @@ DATA_ROWS = [
     ("bool-X-predict", ALL, lambda m, X, y: m.predict(X > 0), TypeError, r"X has dtype bool"),
     ("too-large-for-float32", ALL, lambda m, X, y: m.fit(X * 1e300, y), ValueError,
      r"Input X contains infinity.*dtype='float64'"),
+    ("corrupt-sparse-X-indices", ALL, lambda m, X, y: m.fit(_corrupt_csr(X, "indices"), y),
+     ValueError, r"X is a sparse matrix with column indices outside \[0, 4\)"),
+    ("corrupt-sparse-X-negative-index", ALL,
+     lambda m, X, y: m.predict(_corrupt_csr(X, "negative")), ValueError,
+     r"X is a sparse matrix with column indices outside"),
+    ("corrupt-sparse-X-indptr", ALL, lambda m, X, y: m.predict(_corrupt_csr(X, "indptr")),
+     ValueError, r"X is a sparse matrix whose indptr is inconsistent"),
     ("nan-sparse-X", ALL, lambda m, X, y: m.fit(_sparse(_with(X, 2, 2, np.nan)), y), ValueError,
      r"Input X contains NaN"),
     ("features-sparse-X-at-predict", ALL, lambda m, X, y: m.predict(_sparse(X[:, :3])),
@@ -201,6 +208,28 @@ DATA_ROWS = [
     ("validation_data-shape", ALL, lambda m, X, y: m.fit(X, y, validation_data=X), TypeError,
      r"validation_data must be a tuple"),
 ]
+
+
+def _unaligned(a):
+    """A C-contiguous copy of a whose data starts one byte past an aligned address (as
+    arrays over pickle protocol 5 buffers can): C may not load its items directly."""
+    a = np.asarray(a)
+    buf = np.zeros(a.nbytes + 1, np.uint8)
+    u = buf[1:].view(a.dtype).reshape(a.shape)
+    u[...] = a
+    assert not u.flags.aligned and u.flags.c_contiguous
+    return u
+
+
+def _corrupt_csr(X, what):
+    S = _sparse(X)
+    if what == "indices":
+        S.indices[3] = 10 ** 7
+    elif what == "negative":
+        S.indices[3] = -5
+    else:
+        S.indptr[-1] = 10 ** 6
+    return S
 
 
 def _sparse(X):
@@ -320,6 +349,8 @@ LAYOUTS = {
     "memory-mapped": lambda X, tmp: _memmap(tmp, X),
     "list": lambda X, tmp: X.tolist(),
     "float32": lambda X, tmp: X.astype(np.float32).astype(np.float64),  # exact in both dtypes
+    "unaligned": lambda X, tmp: _unaligned(X),
+    "unaligned-float32": lambda X, tmp: _unaligned(X.astype(np.float32)),
 }
 
 
@@ -356,6 +387,27 @@ def test_integer_X_is_converted_like_scikit_learn(name, int_dtype):
     b = CLASSES[name](**SMALL).fit(as_float, y)
     assert a._engine.params.tobytes() == b._engine.params.tobytes()
     assert np.asarray(a.predict(Xi)).tobytes() == np.asarray(b.predict(as_float)).tobytes()
+
+
+def test_conversions_hand_c_aligned_arrays():
+    """What reaches C is aligned even when the caller's array is not (the engine loads
+    items directly; UndefinedBehaviorSanitizer reports misaligned loads)."""
+    from fastmlp import _validation as V
+    X, y = base_data("MLPRegressor")
+    for dtype in (np.float32, np.float64):
+        got = V.as_features(_unaligned(X.astype(dtype)), dtype=np.dtype(dtype), who="t")
+        assert got.flags.aligned and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, X.astype(dtype))
+        yt = V.as_regression_targets(_unaligned(y.astype(dtype)), n_samples=N,
+                                     dtype=np.dtype(dtype), who="t")
+        assert yt.flags.aligned
+    S = _sparse(X.astype(np.float32))
+    S.data = _unaligned(S.data)
+    S.indices = _unaligned(S.indices.astype(np.int64))
+    csr = V.as_features(S, dtype=np.dtype(np.float32), who="t")
+    assert csr.data.flags.aligned and csr.indices.flags.aligned and csr.indptr.flags.aligned
+    labels = kernels.softmax_cross_entropy(_f32(4, 3), _unaligned(np.array([0, 1, 2, 0])))[0]
+    assert np.isfinite(labels)
 
 
 # ---- one sample --------------------------------------------------------------------------------
@@ -458,6 +510,18 @@ KERNEL_ROWS = [
      r"\ba must have unit column stride"),
     ("gemm-a-transposed-view", kernels.gemm, (_f32(4, 3).T, B), {}, ValueError,
      r"\ba must have unit column stride"),
+    ("gemm-a-unaligned", kernels.gemm, (_unaligned(A), B), {}, ValueError,
+     r"\ba is not aligned"),
+    ("gemm-c-unaligned", kernels.gemm, (A, B, _unaligned(C)), {}, ValueError,
+     r"\bc is not aligned"),
+    ("activation-z-unaligned", kernels.activation_forward, (_unaligned(Z),), {}, ValueError,
+     r"\bz is not aligned"),
+    ("softmax-out-unaligned", kernels.softmax, (Z,), {"out": _unaligned(Z)}, ValueError,
+     r"\bout is not aligned"),
+    ("sgd-w-unaligned", kernels.sgd_update, (_unaligned(W), G), {"lr": 0.1}, ValueError,
+     r"\bw is not aligned"),
+    ("sparse-data-unaligned", kernels.sparse_matmul, (IP, IX, _unaligned(DV), SB), {},
+     ValueError, r"\bdata is not aligned"),
     ("gemm-inner", kernels.gemm, (A, _f32(5, 5)), {}, ValueError, r"op\(a\) is 3x4 but op\(b\)"),
     ("gemm-c-shape", kernels.gemm, (A, B, np.zeros((3, 4), np.float32)), {}, ValueError,
      r"\bc must have shape \(3, 5\)"),
