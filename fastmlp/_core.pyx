@@ -104,12 +104,12 @@ def gemm(cnp.ndarray c, cnp.ndarray a, cnp.ndarray b, bint trans_a, bint trans_b
 
 
 cdef inline bint _plain_2d(object x, int typenum):
-    """x is a 2-D array of dtype typenum with unit column stride and
+    """x is an aligned 2-D array of dtype typenum with unit column stride and
     non-overlapping positive row stride (kernel_array's row_strided rule)."""
     if not isinstance(x, cnp.ndarray):
         return False
     cdef cnp.ndarray a = <cnp.ndarray>x
-    if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_TYPE(a) != typenum:
+    if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_ISALIGNED(a):
         return False
     cdef cnp.npy_intp r = cnp.PyArray_DIM(a, 0), c = cnp.PyArray_DIM(a, 1)
     cdef cnp.npy_intp item = cnp.PyArray_ITEMSIZE(a)
@@ -554,3 +554,7 @@ def adam_update(cnp.ndarray w, cnp.ndarray m, cnp.ndarray v, cnp.ndarray g, doub
 # ---- the engine -------------------------------------------------------------------
 
 include "_network.pxi"
+
+# ---- test hooks ---------------------------------------------------------------
+
+include "_testing.pxi"

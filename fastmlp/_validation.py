@@ -4,6 +4,7 @@ Every check raises TypeError (wrong kind of thing) or ValueError (right kind,
 wrong value) with a message that names the argument, says what was wrong and
 what would be right. Nothing here computes or allocates model state.
 """
+import math
 import numbers
 import os
 import sys
@@ -51,9 +52,26 @@ def kernel_array(name, a, *, ndim, dtype=None, dtype_of=None, writeable=False,
                              f"(strides {a.strides}); pass np.ascontiguousarray({name})")
     elif not a.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous; pass np.ascontiguousarray({name})")
+    if not a.flags.aligned:
+        raise ValueError(f"{name} is not aligned to its {a.dtype} items (its data starts at an "
+                         f"address that is not a multiple of {a.itemsize}); pass "
+                         f"np.require({name}, requirements='CA')")
     if writeable and not a.flags.writeable:
         raise ValueError(f"{name} is read-only but the kernel writes to it; pass a writeable array")
     return a
+
+
+def c_array(a, dtype):
+    """``a`` as a C-contiguous, aligned array of ``dtype``, copied only when it is not one.
+
+    np.ascontiguousarray alone is not enough: it returns a contiguous array whose data
+    pointer is not a multiple of the item size (an array over pickle protocol 5 buffers,
+    or a view of a byte buffer at an odd offset) unchanged, and C may not load from it.
+    """
+    a = np.asarray(a)
+    if a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned:
+        return a
+    return np.require(a, dtype=dtype, requirements=["C", "A"])
 
 
 def no_overlap(out_name, out, *inputs):
@@ -103,6 +121,14 @@ def feature_names_of(X):
     return None
 
 
+def as_array(value, name, what):
+    """np.asarray(value), or a ValueError naming the argument when it is ragged."""
+    try:
+        return np.asarray(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} could not be made into an array ({exc}); pass {what}") from None
+
+
 def _non_finite_message(name, a):
     if np.isnan(a).any():
         return f"Input {name} contains NaN."
@@ -114,6 +140,8 @@ def all_finite(a):
     # the sum overflowed, which the exact check below sorts out).
     if a.dtype.kind != "f" or a.size == 0:
         return True
+    if a.size <= 64:  # a few rows being served: numpy's reduction overhead would dominate
+        return all(map(math.isfinite, a.ravel().tolist()))
     with np.errstate(over="ignore", invalid="ignore"):
         total = a.sum()
     return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
@@ -145,10 +173,33 @@ def _sparse_features(X, *, dtype, who, name):
                         f"(integers or floats)")
     with np.errstate(over="ignore"):  # overflow becomes inf, reported just below
         csr = CSR.from_scipy(X, dtype)
+    csr.data = c_array(csr.data, dtype)
+    csr.indices = c_array(csr.indices, np.int64)
+    csr.indptr = c_array(csr.indptr, np.int64)
+    _check_csr_structure(csr, name)
     if not all_finite(csr.data):
         raise ValueError(f"Input {name} contains NaN or infinity (in its stored values); "
                          f"{who} needs finite features: drop or impute them first")
     return csr
+
+
+def _check_csr_structure(csr, name):
+    """The C code follows indptr and indices blindly: a matrix whose arrays were edited
+    after SciPy built it (or built with check=False) must not send it outside them."""
+    n_rows, n_cols = csr.shape
+    indptr, indices = csr.indptr, csr.indices
+    nnz = indices.shape[0]
+    ok = (indptr.ndim == 1 and indptr.shape[0] == n_rows + 1 and indptr[0] == 0
+          and indptr[-1] == nnz and csr.data.shape == (nnz,)
+          and not (np.diff(indptr) < 0).any())
+    if not ok:
+        raise ValueError(f"{name} is a sparse matrix whose indptr is inconsistent (it must "
+                         f"start at 0, never decrease and end at the {nnz} stored values); "
+                         f"rebuild it, e.g. scipy.sparse.csr_matrix({name}.toarray())")
+    if nnz and (indices.min() < 0 or indices.max() >= n_cols):
+        raise ValueError(f"{name} is a sparse matrix with column indices outside [0, {n_cols}); "
+                         f"rebuild it, e.g. with {name}.check_format(full_check=True) to see "
+                         f"where")
 
 
 def as_features(X, *, dtype, who, name="X"):
@@ -163,7 +214,7 @@ def as_features(X, *, dtype, who, name="X"):
         raise ValueError(f"{who} needs {name}, an array of shape (n_samples, n_features); got None")
     if _is_sparse(X):
         return _sparse_features(X, dtype=dtype, who=who, name=name)
-    a = np.asarray(X)
+    a = as_array(X, name, "a 2-D array with the same number of features in every row")
     kind = a.dtype.kind
     if kind == "b":
         raise TypeError(f"{name} has dtype bool; {who} needs numeric features. If 0/1 features "
@@ -203,9 +254,9 @@ def as_features(X, *, dtype, who, name="X"):
     if a.shape[1] == 0:
         raise ValueError(f"Found array with 0 feature(s) (shape={a.shape}) while a minimum of 1 "
                          f"is required by {who}")
-    if a.dtype != dtype or not a.flags.c_contiguous:
+    if a.dtype != dtype or not a.flags.c_contiguous or not a.flags.aligned:
         with np.errstate(over="ignore"):  # overflow becomes inf, reported just below
-            a = np.ascontiguousarray(a, dtype=dtype)
+            a = c_array(a, dtype)
     if not all_finite(a):
         raise ValueError(_non_finite_message(name, a) + f" {who} needs finite values: remove or "
                          f"impute them first" + (" (values beyond float32's range need "
@@ -242,7 +293,7 @@ def as_regression_targets(y, *, n_samples, dtype, who, allow_2d=True):
     """Float targets of shape (n,) or (n, n_outputs) in ``dtype``."""
     if y is None:
         raise ValueError(f"{who} requires y to be passed, but the target y is None")
-    a = np.asarray(y)
+    a = as_array(y, "y", "one target (or one row of targets of the same length) per sample")
     kind = a.dtype.kind
     if kind == "c":
         raise ValueError(f"Complex data not supported: y has dtype {a.dtype}")
@@ -262,7 +313,7 @@ def as_regression_targets(y, *, n_samples, dtype, who, allow_2d=True):
     check_n_samples(who, n_samples, a.shape[0])
     if a.ndim == 2 and a.shape[1] == 0:
         raise ValueError("y has 0 columns; pass at least one target per sample")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    a = c_array(a, dtype)
     if not all_finite(a):
         raise ValueError(_non_finite_message("y", a) + f" {who} needs finite targets")
     return a
@@ -275,7 +326,7 @@ def as_sample_weight(sample_weight, n_samples, *, dtype=np.float64):
     if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, (bool, np.bool_)):
         sw = np.full(n_samples, float(sample_weight))
     else:
-        sw = np.asarray(sample_weight)
+        sw = as_array(sample_weight, "sample_weight", "one number per sample")
         if sw.dtype.kind not in "biuf":
             try:
                 sw = sw.astype(np.float64)

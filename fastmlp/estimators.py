@@ -187,9 +187,25 @@ def _weighted_mean(values, sample_weight):
     return float(np.average(values, weights=sample_weight))
 
 
+def _score_args(y_true, y_pred, sample_weight):
+    """y_true and sample_weight checked against the predictions (one entry per row of X)."""
+    y_true = V.as_array(y_true, "y", "one true label or target per row of X")
+    n = len(y_pred)
+    if y_true.ndim == 0:
+        raise ValueError(f"y must hold one true label or target per row of X ({n} rows), got "
+                         f"{y_true!r}")
+    V.check_n_samples("score", n, y_true.shape[0])
+    if sample_weight is not None:
+        sw = V.as_array(sample_weight, "sample_weight", "one number per row of X")
+        if sw.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), one weight per row of X, "
+                             f"got shape {sw.shape}")
+    return y_true
+
+
 def _accuracy(y_true, y_pred, sample_weight=None):
     """Fraction of rows predicted exactly (subset accuracy for multilabel)."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    y_true, y_pred = _score_args(y_true, y_pred, sample_weight), np.asarray(y_pred)
     if y_true.ndim == 2 and y_true.shape[1] == 1 and y_pred.ndim == 1:
         y_true = y_true.ravel()
     correct = y_true == y_pred
@@ -204,7 +220,7 @@ def _r2(y_true, y_pred, sample_weight=None):
     As scikit-learn: a constant target scores 1.0 when predicted exactly and
     0.0 otherwise; fewer than two samples give NaN.
     """
-    y_true = np.asarray(y_true, dtype=np.float64)
+    y_true = np.asarray(_score_args(y_true, y_pred, sample_weight), dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.shape[0] < 2:
         warnings.warn("R^2 score is not well-defined with less than two samples.", UserWarning)
@@ -226,7 +242,7 @@ def _parse_labels(y, n_samples, who):
     """('labels', 1-D array) or ('multilabel', 2-D 0/1 array) from what a user passed."""
     if y is None:
         raise ValueError(f"{who} requires y to be passed, but the target y is None")
-    a = np.asarray(y)
+    a = V.as_array(y, "y", "one label (or one 0/1 indicator row of the same length) per sample")
     if a.ndim == 2 and a.shape[1] == 1:
         a = V.column_or_1d(a, "y", DataConversionWarning)
     if a.ndim == 0 or a.ndim > 2:
@@ -351,11 +367,15 @@ class _BaseMLP(BaseEstimator):
                              "objective; use solver='adam' or 'sgd', or set dropout=0")
         c.l1 = V.check_real("l1", self.l1, 0)
         c.weight_init = V.check_option("weight_init", self.weight_init, _WEIGHT_INITS)
+        # Only names and types are dtypes here: np.dtype(None) would silently be float64,
+        # and `None in (dtype, dtype)` is True because dtype(None) == float64.
+        if not isinstance(self.dtype, (str, type, np.dtype)):
+            raise TypeError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         try:
             c.dtype = np.dtype(self.dtype)
         except TypeError:
             c.dtype = None
-        if c.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        if c.dtype is None or c.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if self.n_threads is not None:
             V.check_int("n_threads", self.n_threads, 1)
@@ -543,7 +563,8 @@ class _BaseMLP(BaseEstimator):
 
     @staticmethod
     def _regression_y(y, n, dtype, who):
-        a = y if y is None else np.asarray(y)
+        a = y if y is None else V.as_array(y, "y", "one target (or one row of targets of the "
+                                                  "same length) per sample")
         if a is not None and a.ndim == 2 and a.shape[1] == 1:
             a = V.column_or_1d(a, "y", DataConversionWarning)
         return V.as_regression_targets(a, n_samples=n, dtype=dtype, who=who)
@@ -562,7 +583,7 @@ class _BaseMLP(BaseEstimator):
         """(engine targets, class index per row or None) for labels in ``classes``."""
         kind = spec["kind"]
         if kind == "multilabel":
-            return np.ascontiguousarray(labels, dtype=dtype), None
+            return V.c_array(labels, dtype), None
         idx = _label_indices(labels, classes)
         if kind == "index":
             return idx, idx
@@ -1141,7 +1162,14 @@ class _BaseMLP(BaseEstimator):
         Xc, _ = self._check_features(X, reset=False, standardize=scaler is not None)
         self._sync_params()
         if scaler is None:
-            return self._engine.forward(Xc)
+            out = self._engine.forward(Xc)
+        else:
+            out = self._scaled_outputs(Xc, scaler)
+        if not V.all_finite(out):
+            self._refuse_overflow(Xc, out)
+        return out
+
+    def _scaled_outputs(self, Xc, scaler):
         # Scale a block of rows at a time into one reused buffer, so predict never holds a
         # scaled copy of all of X (see _standardized for why the weights are not folded).
         eng = self._engine
@@ -1156,6 +1184,23 @@ class _BaseMLP(BaseEstimator):
             _standardize_block(Xc[start:stop], scaler, part, tmp[:stop - start])
             eng.forward(part, out=out[start:stop])
         return out
+
+    def _refuse_overflow(self, Xc, out):
+        """Outputs that overflowed (inf, or NaN from inf - inf) are no prediction: say why.
+
+        Weights are always finite (assignments are checked, training rolls back
+        non-finite steps), so only values too large for the dtype get here: huge X, or
+        the huge weights of a model that diverged.
+        """
+        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        dtype = np.dtype(self._engine_config["dtype"]).name
+        fix = "scale X (e.g. standardize its features)" + \
+            (" or use dtype='float64'" if dtype == "float32" else "")
+        raise ValueError(f"the network's outputs overflowed to infinity or NaN for {len(rows)} "
+                         f"of {len(out)} rows of X (the first is row {rows[0]}; |X| reaches "
+                         f"{float(np.abs(Xc).max()):.3g}): the values exceed {dtype} on their way "
+                         f"through the network. To get predictions, {fix}; if the model "
+                         f"diverged during training, refit it with a lower learning rate")
 
     def _fast_outputs(self, X, two_columns):
         """The serving path: outputs for a plain C-contiguous array of the
@@ -1176,7 +1221,10 @@ class _BaseMLP(BaseEstimator):
         if not (_core.same_items(self.coefs_, coef_views)
                 and _core.same_items(self.intercepts_, bias_views)):
             return None  # user-assigned weights: the validating path syncs them
-        return serve(X, two_columns)
+        out = serve(X, two_columns)
+        # The C call checks X, not the outputs: ones that overflowed go the validating
+        # way, which refuses them (see _refuse_overflow).
+        return out if out is None or V.all_finite(out) else None
 
     def _serving_function(self):
         spec = self.__dict__.get("_spec")
@@ -1296,6 +1344,7 @@ class _BaseMLP(BaseEstimator):
 
     def _import_state(self, state, arrays):
         """Inverse of _export_state (the arrays may be read-only)."""
+        self._check_import(state, arrays)
         for name in self._STATE_PUBLIC + self._STATE_PRIVATE:
             value = state[name]
             self.__dict__[name] = list(value) if isinstance(value, list) else value
@@ -1327,6 +1376,91 @@ class _BaseMLP(BaseEstimator):
                                      for k in self._VALIDATION_KEYS)
         else:
             self._validation = None
+
+    _KINDS = {"regression": "regression", "index": "classification",
+              "onehot": "classification", "binary": "classification",
+              "multilabel": "classification"}
+
+    def _check_import(self, state, arrays):
+        """Refuse saved state that disagrees with itself (ValueError naming the field).
+
+        The engine trusts its callers: predict hands it X of n_features_in_ columns, so a
+        file whose n_features_in_ differed from the network's input width would make the C
+        forward pass read past X. Everything such a disagreement could reach is checked
+        here, before a network is built (its size comes from layer_sizes, so a tampered
+        size is compared with the stored parameters first, not allocated).
+        """
+        def bad(what):
+            raise ValueError(f"{what}; the saved state is inconsistent")
+        config, spec = state["_engine_config"], state["_spec"]
+        sizes = config["layer_sizes"]
+        if not isinstance(sizes, list) or len(sizes) < 2 or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sizes):
+            bad(f"_engine_config layer_sizes {sizes!r} is not a list of at least two sizes >= 1")
+        params = arrays["params"]
+        expected = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        if params.ndim != 1 or params.shape[0] != expected:
+            bad(f"params has shape {params.shape}, but layer_sizes {sizes} need ({expected},)")
+        if params.dtype != np.dtype(config["dtype"]):
+            bad(f"params has dtype {params.dtype}, but _engine_config says {config['dtype']}")
+        if not V.all_finite(params):
+            bad("params holds NaN or infinity")
+        for name, value in (("n_features_in_", sizes[0]), ("n_outputs_", sizes[-1]),
+                            ("n_layers_", len(sizes))):
+            if state[name] != value:
+                bad(f"{name} is {state[name]!r}, but layer_sizes {sizes} say {value}")
+        if not isinstance(spec, dict) or self._KINDS.get(spec["kind"]) != spec["task"] or \
+                spec["n_outputs"] != sizes[-1] or spec["y_ndim"] not in (1, 2):
+            bad(f"_spec {spec!r} does not describe a network with {sizes[-1]} outputs")
+        y_dtype = spec["y_dtype"]
+        if (spec["kind"] == "multilabel") != (y_dtype is not None) or (
+                y_dtype is not None and (not isinstance(y_dtype, str) or
+                                         np.dtype(y_dtype).kind not in "biuf")):
+            bad(f"_spec y_dtype {y_dtype!r} does not fit a {spec['kind']} network")
+        if spec["output"] != config["output_activation"] or spec["loss"] != config["loss"]:
+            bad("_spec and _engine_config name different outputs or losses")
+        if type(self) is MLPRegressor and spec["task"] != "regression" or \
+                type(self) is MLPClassifier and spec["task"] != "classification":
+            bad(f"a {type(self).__name__} cannot hold a {spec['task']} network")
+        classes = arrays.get("classes")
+        if spec["task"] == "classification":
+            n_classes = 2 if spec["kind"] == "binary" else sizes[-1]
+            if classes is None or classes.shape != (n_classes,):
+                bad(f"classes must hold {n_classes} labels for this network, got "
+                    f"{None if classes is None else classes.shape}")
+        elif classes is not None:
+            bad("a regression network has no classes")
+        names = arrays.get("feature_names_in")
+        if names is not None and names.shape != (sizes[0],):
+            bad(f"feature_names_in has shape {names.shape}, but the network has {sizes[0]} "
+                f"inputs")
+        best = arrays.get("best_params")
+        if best is not None and (best.shape != params.shape or not V.all_finite(best)):
+            bad("best_params does not match params in shape, or is not finite")
+        if "validation_X" in arrays:
+            self._check_imported_validation(arrays, sizes, spec, params.dtype, bad)
+
+    def _check_imported_validation(self, arrays, sizes, spec, dtype, bad):
+        """The kept validation set goes to the engine as it is: shapes and dtypes must fit."""
+        vx, vy = arrays["validation_X"], arrays.get("validation_y")
+        if vx.ndim != 2 or vx.shape[1] != sizes[0] or vx.shape[0] < 1 or vx.dtype != dtype:
+            bad(f"validation_X has dtype {vx.dtype} and shape {vx.shape}, but the network needs "
+                f"{dtype} rows of {sizes[0]} features")
+        n = vx.shape[0]
+        if spec["kind"] == "index":
+            ok = vy is not None and vy.dtype == np.int64 and vy.shape == (n,) and \
+                (vy.size == 0 or (vy.min() >= 0 and vy.max() < sizes[-1]))
+        else:
+            ok = vy is not None and vy.dtype == dtype and vy.shape == (n, sizes[-1]) and \
+                V.all_finite(vy)
+        if not ok:
+            bad("validation_y does not hold one encoded target per row of validation_X")
+        for key in ("validation_w", "validation_w_score"):
+            w = arrays.get(key)
+            if w is not None and (w.shape != (n,) or w.dtype.kind != "f" or
+                                  not V.all_finite(w) or (w < 0).any() or
+                                  (key == "validation_w" and w.dtype != dtype)):
+                bad(f"{key} is not one finite, non-negative weight per validation row")
 
     # ---- tags --------------------------------------------------------------------------
     if HAVE_SKLEARN:
@@ -1662,7 +1796,8 @@ class MLP(_ClassWeightMixin, _BaseMLP):
             return "classification"
         if c.loss == "poisson":
             return "regression"
-        kind = np.asarray(y).dtype.kind if y is not None else "f"
+        kind = V.as_array(y, "y", "one target or label per sample").dtype.kind \
+            if y is not None else "f"
         return "regression" if kind in "fc" else "classification"
 
     @property

@@ -60,11 +60,14 @@ file in the same directory, then os.replace, so a crash never leaves a
 half-written model under the target name. Classes and label arrays that were
 object arrays of strings come back as unicode arrays.
 """
+import errno
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -72,8 +75,12 @@ FORMAT = "fastmlp-model"
 FORMAT_VERSION = 1
 # What malformed content can raise while it is decoded (never OSError: a disk
 # problem is not a corrupted model and keeps its own type).
+# RecursionError: JSON nested deeper than the interpreter recurses; zlib.error: damaged
+# deflate data; OverflowError: a number too large for the engine's int64 counters.
 _ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, zipfile.BadZipFile,
-           EOFError, UnicodeDecodeError)
+           EOFError, UnicodeDecodeError, RecursionError, zlib.error, OverflowError)
+# save() stores members uncompressed; deflate is read too (a re-zipped model), nothing else.
+_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
@@ -152,8 +159,14 @@ def save(model, path):
     arrays = {k: _portable(k, v) for k, v in arrays.items()}
     header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape)}
                         for k, v in arrays.items()}
-    path = os.fspath(path)
+    path = _path_arg(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "cannot save a model over a directory; pass a "
+                                "file name such as model.fmlp", path)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, f"cannot save the model: the directory "
+                                f"{directory} does not exist", path)
     fd, tmp = tempfile.mkstemp(prefix=".fastmlp-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -175,15 +188,25 @@ def save(model, path):
 
 def load(path):
     """Read a model written by :func:`save`. Never executes code from the file."""
-    path = os.fspath(path)
+    path = _path_arg(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no such model file: {path}")
+        raise FileNotFoundError(errno.ENOENT, "no such model file", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "a model file is expected, not a directory", path)
     try:
         with zipfile.ZipFile(path) as zf:
             return _read(zf, path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError) as exc:  # e.g. "zip file version 8.4"
         raise ValueError(f"cannot load {path}: not a fastmlp model file, or the file is "
                          f"truncated or corrupted ({exc})") from exc
+
+
+def _path_arg(path):
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a str or os.PathLike naming the model file, got "
+                        f"{type(path).__name__}") from None
 
 
 def _read(zf, path):
@@ -193,10 +216,18 @@ def _read(zf, path):
     names = set(zf.namelist())
     if "header.json" not in names:
         raise bad("not a fastmlp model file (it has no header.json)")
+    for info in zf.infolist():
+        if info.compress_type not in _COMPRESSIONS:
+            raise bad(f"the member {info.filename!r} uses ZIP compression method "
+                      f"{info.compress_type}; fastmlp model files store members uncompressed "
+                      f"(or deflated)")
+        if info.flag_bits & 0x1:
+            raise bad(f"the member {info.filename!r} is encrypted; fastmlp model files are not")
     try:
         header = json.loads(zf.read("header.json").decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad(f"header.json is not valid JSON ({exc}); the file is corrupted") from exc
+    except _ERRORS as exc:  # bad JSON, or a damaged member (EOFError, zlib.error, ...)
+        raise bad(f"header.json is not valid JSON ({type(exc).__name__}: {exc}); the file is "
+                  f"corrupted") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise bad(f"not a fastmlp model file (format {header.get('format')!r} instead of "
                   f"{FORMAT!r})" if isinstance(header, dict) else "not a fastmlp model file")
@@ -219,11 +250,7 @@ def _read(zf, path):
             if member not in names:
                 raise bad(f"the array {key!r} listed in header.json is missing; the file is "
                           f"truncated or corrupted")
-            a = np.load(io.BytesIO(zf.read(member)), allow_pickle=False)
-            if a.dtype.str != meta["dtype"] or list(a.shape) != list(meta["shape"]):
-                raise bad(f"the array {key!r} has dtype {a.dtype.str} and shape {list(a.shape)}, "
-                          f"but header.json says {meta['dtype']} and {meta['shape']}")
-            arrays[key] = a
+            arrays[key] = _read_npy(zf, member, key, meta, bad)
         model = cls()
         model.set_params(**{k: _decode(v) for k, v in header["params"].items()})
         if header["fitted"]:
@@ -233,6 +260,42 @@ def _read(zf, path):
             raise
         raise bad(f"the file is corrupted or inconsistent ({type(exc).__name__}: {exc})") from exc
     return model
+
+
+def _read_npy(zf, member, key, meta, bad):
+    """One .npy member, checked against its index entry in header.json.
+
+    The shape in a .npy header is only a claim: it is compared with the bytes the
+    member really holds before anything is allocated, so a damaged or hostile header
+    cannot make the reader ask for terabytes (np.load would allocate first).
+    """
+    info = zf.getinfo(member)
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise bad(f"the array {key!r} is in .npy format version {version}, which fastmlp "
+                      f"does not write")
+        if dtype.hasobject:
+            raise bad(f"the array {key!r} holds Python objects; model files hold only numbers "
+                      f"and strings")
+        if dtype.str != meta["dtype"] or list(shape) != list(meta["shape"]):
+            raise bad(f"the array {key!r} has dtype {dtype.str} and shape {list(shape)}, but "
+                      f"header.json says {meta['dtype']} and {meta['shape']}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        have = info.file_size - f.tell()
+        if have != nbytes:
+            raise bad(f"the array {key!r} declares shape {list(shape)} of {dtype.str} "
+                      f"({nbytes} bytes) but holds {have} bytes; the file is truncated or "
+                      f"corrupted")
+        data = bytearray(nbytes)
+        if f.readinto(data) != nbytes:
+            raise bad(f"the array {key!r} is truncated")
+    a = np.frombuffer(data, dtype=dtype)
+    return a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
 
 
 def _version():

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from . import _core
-from ._validation import kernel_array, no_overlap, real_scalar
+from ._validation import c_array, kernel_array, no_overlap, real_scalar
 
 __all__ = [
     "gemm",
@@ -254,7 +254,7 @@ def _int_labels(labels, m, n):
             bad = lo if lo < 0 else hi
             raise ValueError(f"labels must be in [0, {n}) (one class per column of logits), "
                              f"got label {bad}")
-    return np.ascontiguousarray(labels, dtype=np.int64)
+    return c_array(labels, np.int64)
 
 
 def softmax_cross_entropy(logits, labels, sample_weight=None, *, grad=None):
@@ -427,7 +427,7 @@ def _csr_parts(indptr, indices, data, n_rows, n_cols, rows):
     indptr = kernel_index("indptr", indptr)
     indices = kernel_index("indices", indices)
     kernel_array("data", data, ndim=1)
-    if indptr.shape[0] != n_rows + 1 or indptr[0] != 0:
+    if indptr.shape[0] == 0 or indptr.shape[0] != n_rows + 1 or indptr[0] != 0:
         raise ValueError(f"indptr must have n_rows + 1 = {n_rows + 1} entries starting at 0, "
                          f"got {indptr.shape[0]} starting at {indptr[:1].tolist()}")
     if np.any(np.diff(indptr) < 0) or indptr[-1] != indices.shape[0] or data.shape[0] != indices.shape[0]:
@@ -445,7 +445,7 @@ def kernel_index(name, a):
     """A 1-D C-contiguous int64 array (other integer dtypes are converted)."""
     if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iu":
         raise TypeError(f"{name} must be a 1-D NumPy integer array")
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return c_array(a, np.int64)
 
 
 def sparse_matmul(indptr, indices, data, b, out=None, *, n_cols=None, rows=None, trans_b=False,
