@@ -74,6 +74,15 @@ def time_per_call(fn, target=0.02):
         n = max(2 * n, int(n * target / max(t, 1e-9)) + 1)
 
 
+def settle():
+    """With more than one thread, wait until the other library's workers stop
+    spinning: OpenBLAS's threads busy-wait for a while after each call, and
+    measured here they took the second core from fastmlp's worker (its
+    2-thread rate fell from ~175 to ~120 GFLOP/s right after NumPy ran)."""
+    if THREADS > 1:
+        time.sleep(0.2)
+
+
 def measure(layer, ori, dtype, repeat, rng, probe, stat=statistics.median):
     """Median GFLOP/s of fastmlp, NumPy and the FMA probe (fp32 FLOP/s, or
     half of it for float64), timed interleaved so machine load drifting
@@ -87,7 +96,9 @@ def measure(layer, ori, dtype, repeat, rng, probe, stat=statistics.median):
         raise AssertionError(f"fastmlp differs from the reference on {layer} {ORIENTATIONS[ori]}")
     fm, npy, pk = [], [], []
     for _ in range(repeat):
+        settle()
         fm.append(time_per_call(lambda: fastmlp_call(a, b, ta, tb, out)))
+        settle()
         npy.append(time_per_call(lambda: numpy_call(a, b, ta, tb, out)))
         if probe is not None:
             pk.append(probe())
