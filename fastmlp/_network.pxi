@@ -1,8 +1,9 @@
 # _network.pxi - included by _core.pyx: NetCore, the bridge to the C engine.
 # It holds the C structs that point into arrays Python allocated (kept alive
 # here), runs epochs in GIL-free time slices and turns status codes into
-# exceptions. It validates nothing a user could get wrong (fastmlp/_engine.py
-# and the estimators do).
+# exceptions. User input is validated by the estimators; NetCore's methods are
+# importable, so before each C call they re-check, in O(1) (never scanning
+# data), that every array fits the network: dtype, ndim, shape, strides.
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.ref cimport PyObject
@@ -30,6 +31,48 @@ cdef inline void* _ptr(object a):
     return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
+# ---- argument checks (O(1): they look at headers, never at the data) ----------
+
+cdef inline str _fix(str name):
+    return f"pass np.ascontiguousarray({name})"
+
+
+cdef cnp.ndarray _typed(object a, str name, int typenum, str want):
+    """a as an aligned ndarray of the wanted type; TypeError otherwise."""
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name} must be a NumPy array of {want}, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(arr), typenum):
+        raise TypeError(f"{name} has dtype {arr.dtype}, but this network needs {want}")
+    if not cnp.PyArray_ISALIGNED(arr):
+        raise ValueError(f"{name} is not aligned for {want}; {_fix(name)}")
+    return arr
+
+
+cdef cnp.ndarray _c_array(object a, str name, int typenum, str want, int ndim, bint writable):
+    """An aligned, C-contiguous ndarray of the wanted type and ndim."""
+    cdef cnp.ndarray arr = _typed(a, name, typenum, want)
+    if cnp.PyArray_NDIM(arr) != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got {cnp.PyArray_NDIM(arr)}-D")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError(f"{name} must be C-contiguous; {_fix(name)}")
+    if writable and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name} is read-only; pass a writable array")
+    return arr
+
+
+cdef cnp.ndarray _scratch(object a, str name):
+    """A writable, C-contiguous buffer of any dtype: C measures (and refuses
+    one that is too small) and aligns it itself, so only its extent matters."""
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr) or not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name} must be a writable, C-contiguous buffer; allocate it with "
+                         f"np.empty(nbytes, dtype=np.uint8)")
+    return arr
+
+
 cdef class NetCore:
     """The C engine's view of one network: structs pointing into arrays
     owned by fastmlp._engine.Engine (which keeps them alive and never
@@ -38,6 +81,9 @@ cdef class NetCore:
     cdef fmlp_optim opt
     cdef fmlp_rng rng
     cdef readonly bint f32
+    cdef int64_t n_params    # length of params (and of each optimizer moment)
+    cdef int typenum         # NPY_FLOAT32 or NPY_FLOAT64, params' dtype
+    cdef str want            # its name, for messages
     cdef object _keep        # arrays the structs point into
 
     def __cinit__(self, cnp.ndarray sizes, int hidden_act, double slope, int out_act, int loss,
@@ -46,6 +92,33 @@ cdef class NetCore:
             raise EngineStatusError("sizes must be contiguous int64")
         if not cnp.PyArray_IS_C_CONTIGUOUS(params):
             raise EngineStatusError("params must be contiguous")
+        # Every later check trusts sizes and params, so they must agree.
+        cdef int64_t L = sizes.shape[0] - 1 if cnp.PyArray_NDIM(sizes) == 1 else 0
+        if L < 1 or L > FMLP_MAX_LAYERS:
+            raise ValueError(f"sizes must hold 2 to {FMLP_MAX_LAYERS + 1} layer widths, got "
+                             f"{sizes.size}")
+        cdef const int64_t *sz = <const int64_t *>cnp.PyArray_DATA(sizes)
+        cdef int64_t l, count = 0
+        for l in range(L):
+            if sz[l] < 1 or sz[l + 1] < 1:
+                raise ValueError(f"sizes must all be >= 1, got {sizes.tolist()}")
+            count += sz[l] * sz[l + 1] + sz[l + 1]
+        if cnp.PyArray_TYPE(params) == cnp.NPY_FLOAT32:
+            self.typenum, self.want = cnp.NPY_FLOAT32, "float32"
+        elif cnp.PyArray_TYPE(params) == cnp.NPY_FLOAT64:
+            self.typenum, self.want = cnp.NPY_FLOAT64, "float64"
+        else:
+            raise TypeError(f"params must be float32 or float64, got {params.dtype}")
+        if (cnp.PyArray_NDIM(params) != 1 or params.shape[0] != count
+                or not cnp.PyArray_ISWRITEABLE(params) or not cnp.PyArray_ISALIGNED(params)):
+            raise ValueError(f"params must be a writable, aligned 1-D array of {count} values "
+                             f"for layer sizes {sizes.tolist()}, got shape {(<object>params).shape}")
+        if dropout is not None:
+            _c_array(dropout, "dropout", cnp.NPY_FLOAT64, "float64", 1, False)
+            if dropout.shape[0] != L - 1:
+                raise ValueError(f"dropout must hold one rate per hidden layer ({L - 1}), got "
+                                 f"{dropout.shape[0]}")
+        self.n_params = count
         self.f32 = _is_f32(params)
         self.net.n_layers = sizes.shape[0] - 1
         self.net.sizes = <const int64_t *>cnp.PyArray_DATA(sizes)
@@ -67,6 +140,11 @@ cdef class NetCore:
 
     def set_optimizer(self, int solver, double lr, double momentum, bint nesterov, double beta1,
                       double beta2, double eps, cnp.ndarray m, cnp.ndarray v):
+        # C updates m when there is momentum (or Adam) and v for Adam, over all params.
+        if solver == FMLP_SOLVER_ADAM or momentum > 0:
+            self._params_like(m, "m (velocity or Adam's first moment)")
+        if solver == FMLP_SOLVER_ADAM:
+            self._params_like(v, "v (Adam's second moment)")
         self.opt.solver = solver
         self.opt.lr = lr
         self.opt.momentum = momentum
@@ -122,26 +200,102 @@ cdef class NetCore:
         fmlp_epoch_begin(&ep, &self.rng, n)
         return perm
 
-    cdef void _data(self, fmlp_data *d, object X, object labels, object Y, object w):
-        """Dense X (2-D array, unit column stride) or a CSR with data,
-        indices, indptr (int64) and shape, already checked by the caller."""
-        cdef cnp.ndarray a
+    cdef int _params_like(self, object a, str name) except -1:
+        """a must be a writable, contiguous array shaped and typed like params."""
+        cdef cnp.ndarray arr = _c_array(a, name, self.typenum, self.want, 1, True)
+        if arr.shape[0] != self.n_params:
+            raise ValueError(f"{name} has {arr.shape[0]} values, but this network has "
+                             f"{self.n_params} parameters")
+        return 0
+
+    cdef int _data(self, fmlp_data *d, object X, object labels, object Y, object w,
+                   bint targets) except -1:
+        """Fill d from dense X (2-D, unit column stride) or a CSR with data,
+        indices, indptr (int64) and shape, after checking, in O(1), that every
+        array fits the network and each other. With targets, labels (int64,
+        cross-entropy only) or Y (n, n_outputs) must be given; w is optional."""
+        cdef cnp.ndarray a, data, indices, indptr
+        cdef int64_t n, n_in = self.net.sizes[0], n_out = self.net.sizes[self.net.n_layers]
+        cdef int64_t nnz, first, last
+        cdef Py_ssize_t item
         if isinstance(X, cnp.ndarray):
-            a = <cnp.ndarray>X
+            a = _typed(X, "X", self.typenum, self.want)
+            if cnp.PyArray_NDIM(a) != 2:
+                raise ValueError(f"X must be 2-D (n_samples, {n_in}), got "
+                                 f"{cnp.PyArray_NDIM(a)}-D")
+            if a.shape[1] != n_in:
+                raise ValueError(f"X has {a.shape[1]} features, but this network takes {n_in}")
+            item = cnp.PyArray_ITEMSIZE(a)
+            # C reads element (r, c) at X + r * ldx + c: columns must be adjacent
+            # and the row stride a whole number of elements.
+            if ((a.shape[1] > 1 and cnp.PyArray_STRIDE(a, 1) != item)
+                    or (a.shape[0] > 1 and cnp.PyArray_STRIDE(a, 0) % item != 0)):
+                raise ValueError(f"X must have unit column stride; {_fix('X')}")
+            n = a.shape[0]
             d.X = cnp.PyArray_DATA(a)
             d.ldx = _ld(a)
-            d.n = a.shape[0]
+            d.n = n
             d.indptr = NULL
             d.indices = NULL
         else:
-            d.X = _ptr(X.data)
+            if (getattr(X, "format", "csr") != "csr" or not hasattr(X, "indptr")
+                    or not hasattr(X, "indices") or not hasattr(X, "data")):
+                raise TypeError(f"X must be a 2-D NumPy array or a fastmlp._engine.CSR, got "
+                                f"{type(X).__name__}")
+            shape = X.shape
+            n = shape[0]
+            if shape[1] != n_in:
+                raise ValueError(f"X has {shape[1]} features, but this network takes {n_in}")
+            data = _c_array(X.data, "X.data", self.typenum, self.want, 1, False)
+            indices = _c_array(X.indices, "X.indices", cnp.NPY_INT64, "int64", 1, False)
+            indptr = _c_array(X.indptr, "X.indptr", cnp.NPY_INT64, "int64", 1, False)
+            nnz = data.shape[0]
+            if indices.shape[0] != nnz:
+                raise ValueError(f"X.indices has {indices.shape[0]} entries, but X.data has {nnz}")
+            if n < 0 or indptr.shape[0] != n + 1:
+                raise ValueError(f"X.indptr has {indptr.shape[0]} entries, but X has {n} rows "
+                                 f"(it needs n_rows + 1)")
+            # The ends only: checking every row (and column index) would scan the data.
+            first = (<const int64_t *>cnp.PyArray_DATA(indptr))[0]
+            last = (<const int64_t *>cnp.PyArray_DATA(indptr))[n]
+            if first < 0 or last < first or last > nnz:
+                raise ValueError(f"X.indptr runs from {first} to {last}, outside X.data's {nnz} "
+                                 f"entries")
+            d.X = cnp.PyArray_DATA(data)
             d.ldx = 0
-            d.n = X.shape[0]
-            d.indptr = <const int64_t *>_ptr(X.indptr)
-            d.indices = <const int64_t *>_ptr(X.indices)
-        d.labels = <const int64_t *>_ptr(labels)
-        d.Y = _ptr(Y)
-        d.w = _ptr(w)
+            d.n = n
+            d.indptr = <const int64_t *>cnp.PyArray_DATA(indptr)
+            d.indices = <const int64_t *>cnp.PyArray_DATA(indices)
+        d.labels = NULL
+        d.Y = NULL
+        d.w = NULL
+        if not targets:
+            return 0
+        if labels is not None:
+            if Y is not None:
+                raise ValueError("pass labels or Y, not both")
+            if self.net.loss != FMLP_LOSS_XENT:
+                raise ValueError("class labels fit only loss='cross_entropy'; pass targets Y "
+                                 f"({n}, {n_out}) instead")
+            a = _c_array(labels, "y (labels)", cnp.NPY_INT64, "int64", 1, False)
+            if a.shape[0] != n:
+                raise ValueError(f"y (labels) has {a.shape[0]} entries, but X has {n} rows")
+            d.labels = <const int64_t *>cnp.PyArray_DATA(a)
+        elif Y is not None:
+            a = _c_array(Y, "y (targets Y)", self.typenum, self.want, 2, False)
+            if a.shape[0] != n or a.shape[1] != n_out:
+                raise ValueError(f"y (targets Y) has shape ({a.shape[0]}, {a.shape[1]}), but X "
+                                 f"has {n} rows and this network {n_out} outputs: it needs "
+                                 f"({n}, {n_out})")
+            d.Y = cnp.PyArray_DATA(a)
+        else:
+            raise ValueError("targets are missing: pass labels or Y")
+        if w is not None:
+            a = _c_array(w, "sample_weight", self.typenum, self.want, 1, False)
+            if a.shape[0] != n:
+                raise ValueError(f"sample_weight has {a.shape[0]} entries, but X has {n} rows")
+            d.w = cnp.PyArray_DATA(a)
+        return 0
 
     def train_work_size(self, int64_t batch):
         if self.f32:
@@ -162,9 +316,13 @@ cdef class NetCore:
         cdef fmlp_data d
         cdef fmlp_epoch ep
         cdef int st
+        self._data(&d, X, labels, Y, w, True)
+        _scratch(work, "work")
+        _c_array(perm, "perm", cnp.NPY_INT64, "int64", 1, True)
+        if perm.shape[0] < d.n:
+            raise ValueError(f"perm has {perm.shape[0]} entries, but X has {d.n} rows")
         cdef void *pw = cnp.PyArray_DATA(work)
         cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
-        self._data(&d, X, labels, Y, w)
         ep.batch_size = batch_size
         ep.shuffle = shuffle
         ep.alpha = alpha
@@ -182,13 +340,21 @@ cdef class NetCore:
             PyErr_CheckSignals()
         return st, ep.loss_sum, ep.penalty_sum, ep.nonfinite_at
 
-    def serve(self, object X, bint two_columns):
+    def serve(self, object X, bint two_columns, object coefs=None, object intercepts=None,
+              object views=None):
         """The serving path: output activations for a plain, C-contiguous 2-D
         array of the network's dtype and width, validated and computed in one
-        GIL-free C call. Returns None for anything else (or for NaN/inf in X),
-        and the caller then takes its validating path, which explains. With
-        two_columns a one-output network returns [1 - p, p]."""
+        GIL-free C call. Returns None for anything else (NaN/inf in X, outputs
+        that overflowed, or when the lists ``coefs`` / ``intercepts`` no longer
+        hold the very arrays of ``views`` = (coef views, bias views), i.e. the
+        user assigned new weights), and the caller then takes its validating
+        path, which explains or syncs. With two_columns a one-output network
+        returns [1 - p, p]. Everything a one-row prediction needs happens in
+        this one call: the Python around it costs more than the arithmetic."""
         if type(X) is not np.ndarray:
+            return None
+        if views is not None and not (_same_list(coefs, (<tuple>views)[0])
+                                      and _same_list(intercepts, (<tuple>views)[1])):
             return None
         cdef cnp.ndarray x = <cnp.ndarray>X
         cdef int typenum = cnp.NPY_FLOAT32 if self.f32 else cnp.NPY_FLOAT64
@@ -220,14 +386,28 @@ cdef class NetCore:
         cdef const void *px = cnp.PyArray_DATA(x)
         cdef void *po = cnp.PyArray_DATA(out)
         cdef int st
+        cdef int64_t k, total = n * n_out
+        cdef bint finite = True
         with nogil:
             if self.f32:
                 st = fmlp_net_predict_f32(&self.net, <float *>po, <const float *>px, x.shape[1], n,
                                           pw, nw, flags)
+                if st == FMLP_OK:
+                    for k in range(total):  # x - x is NaN exactly for inf and NaN
+                        if (<float *>po)[k] - (<float *>po)[k] != 0:
+                            finite = False
+                            break
             else:
                 st = fmlp_net_predict_f64(&self.net, <double *>po, <const double *>px, x.shape[1], n,
                                           pw, nw, flags)
-        if st == FMLP_ERR_NONFINITE:
+                if st == FMLP_OK:
+                    for k in range(total):
+                        if (<double *>po)[k] - (<double *>po)[k] != 0:
+                            finite = False
+                            break
+        if st == FMLP_ERR_NONFINITE or (st == FMLP_OK and not finite):
+            # NaN/inf in X, or outputs that overflowed: the validating path
+            # refuses either with a message saying why.
             return None
         if st != FMLP_OK:
             raise EngineStatusError(f"predict failed with status {st}")
@@ -236,7 +416,13 @@ cdef class NetCore:
     def forward(self, object X, cnp.ndarray out, cnp.ndarray work):
         """out = output activations for dense X or a CSR (see _data)."""
         cdef fmlp_data d
-        self._data(&d, X, None, None, None)
+        self._data(&d, X, None, None, None, False)
+        cdef int64_t n_out = self.net.sizes[self.net.n_layers]
+        _c_array(out, "out", self.typenum, self.want, 2, True)
+        if out.shape[0] != d.n or out.shape[1] != n_out:
+            raise ValueError(f"out has shape ({out.shape[0]}, {out.shape[1]}), but X has {d.n} "
+                             f"rows and this network {n_out} outputs: it needs ({d.n}, {n_out})")
+        _scratch(work, "work")
         cdef void *po = cnp.PyArray_DATA(out)
         cdef void *pw = cnp.PyArray_DATA(work)
         cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
@@ -263,10 +449,13 @@ cdef class NetCore:
         cdef fmlp_data d
         cdef double loss = 0
         cdef int st
+        self._data(&d, X, labels, Y, w, True)
+        if grad is not None:
+            self._params_like(grad, "grad")
+        _scratch(work, "work")
         cdef void *pg = _ptr(grad)
         cdef void *pw = cnp.PyArray_DATA(work)
         cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
-        self._data(&d, X, labels, Y, w)
         with nogil:
             if self.f32:
                 st = fmlp_net_loss_grad_f32(&self.net, &loss, <float *>pg, &d, alpha, l1, pw, nw, chunk)
@@ -286,6 +475,19 @@ def get_default_threads():
 
 def cpu_count():
     return fmlp_cpu_count()
+
+
+cdef inline bint _same_list(object a, object b):
+    """a and b are lists holding the very same objects (identity, in order)."""
+    if type(a) is not list or type(b) is not list:
+        return False
+    cdef Py_ssize_t n = PyList_GET_SIZE(a), i
+    if PyList_GET_SIZE(b) != n:
+        return False
+    for i in range(n):
+        if PyList_GET_ITEM(a, i) != PyList_GET_ITEM(b, i):
+            return False
+    return True
 
 
 def same_items(list a, list b):

@@ -1206,9 +1206,11 @@ class _BaseMLP(BaseEstimator):
         """The serving path: outputs for a plain C-contiguous array of the
         model's dtype and width, checked and computed in one C call, or None
         (then the validating path runs and explains any problem). Only for
-        models whose outputs need no further Python work."""
-        eng = self.__dict__.get("_engine")
-        if eng is None or type(X) is not np.ndarray:
+        models whose outputs need no further Python work. Kept to a few
+        dictionary lookups: for one row this Python is most of the time."""
+        d = self.__dict__
+        eng = d.get("_engine")
+        if eng is None:
             return None
         # Decided once per fitted engine and kept there: predict must not
         # change the estimator's own __dict__.
@@ -1217,14 +1219,10 @@ class _BaseMLP(BaseEstimator):
             serve = eng._serve = self._serving_function()
         if serve is False:
             return None
-        coef_views, bias_views = self._views
-        if not (_core.same_items(self.coefs_, coef_views)
-                and _core.same_items(self.intercepts_, bias_views)):
-            return None  # user-assigned weights: the validating path syncs them
-        out = serve(X, two_columns)
-        # The C call checks X, not the outputs: ones that overflowed go the validating
-        # way, which refuses them (see _refuse_overflow).
-        return out if out is None or V.all_finite(out) else None
+        # serve also returns None when coefs_/intercepts_ no longer hold the
+        # engine's views (user-assigned weights: the validating path syncs them)
+        # and for outputs that overflowed (the validating path refuses them).
+        return serve(X, two_columns, d.get("coefs_"), d.get("intercepts_"), d["_views"])
 
     def _serving_function(self):
         spec = self.__dict__.get("_spec")
