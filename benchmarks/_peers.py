@@ -633,12 +633,15 @@ def set_threads(n):
     limits(limits=n)
 
 
-def latency_percentiles(fns, X, calls, warmup=200, blocks=20, before=None):
+def latency_percentiles(fns, X, calls, warmup=200, blocks=20, before=None, pause=0.2):
     """{name: (p50 us, p99 us, calls)} for each callable in ``fns`` (name ->
     fn), timed call by call with perf_counter_ns after ``warmup`` calls, the
     frameworks interleaved in ``blocks`` blocks so machine load drifting over
     the run hits them alike. ``before`` (name -> callable) runs untimed before
-    each of that framework's blocks, e.g. to set its thread count."""
+    each of that framework's blocks, e.g. to set its thread count. Each block
+    starts ``pause`` seconds after the previous one (settle), so the worker
+    threads a peer leaves spinning (onnxruntime, OpenMP, OpenBLAS) do not take
+    the next framework's second core."""
     before = before or {}
     for name, fn in fns.items():
         if name in before:
@@ -652,6 +655,8 @@ def latency_percentiles(fns, X, calls, warmup=200, blocks=20, before=None):
         for name in names[block % len(names):] + names[:block % len(names)]:
             if name in before:
                 before[name]()
+            if pause:
+                settle(pause)
             samples[name].append(per_call_ns(fns[name], X, per_block))
     result = {}
     for name, parts in samples.items():

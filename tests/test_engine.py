@@ -136,6 +136,32 @@ def test_training_trajectory_matches_reference(solver, opts, shuffle, dtype):
     np.testing.assert_array_equal(sc["rng_state"], sr["rng_state"])
 
 
+@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+@pytest.mark.parametrize("dropout", [None, [0.4]], ids=["no-dropout", "dropout"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_plain_sgd_fused_update_matches_reference(alpha, dropout, n_threads, dtype):
+    """Plain SGD (no momentum, no L1) takes the fused path: each layer's weight
+    gradient goes straight into its weights inside the GEMM. Layers big enough
+    for the products to be split over two threads; the result must be the
+    reference's, and must not depend on the thread count."""
+    sizes = (120, 200, 10)
+    c, r = make_pair(sizes, "relu", "softmax", "cross_entropy", dtype, seed=3, dropout=dropout)
+    c.params[...] *= 0.1
+    r.params[...] = c.params
+    X, y = make_data(300, sizes, "labels", dtype, seed=5)
+    w = np.random.default_rng(6).uniform(0.5, 1.5, size=300).astype(dtype)
+    c._core.n_threads = n_threads  # the engine takes it at construction; set it on the core
+    for e in (c, r):
+        e.set_optimizer("sgd", learning_rate=0.05, momentum=0.0)
+        e.seed(21)
+    for epoch in range(3):
+        lc = c.train_epoch(X, y, w, batch_size=64, shuffle=True, alpha=alpha)
+        lr_ = r.train_epoch(X, y, w, batch_size=64, shuffle=True, alpha=alpha)
+        np.testing.assert_allclose(lc, lr_, **tol(dtype), err_msg=f"loss, epoch {epoch}")
+        np.testing.assert_allclose(c.params, r.params, **tol(dtype), err_msg=f"params, epoch {epoch}")
+    assert c.get_state()["step"] == r.get_state()["step"] == 15
+
+
 @pytest.mark.parametrize("head", HEADS[1:], ids=lambda h: f"{h[0]}-{h[1]}-{h[2]}")
 def test_training_other_heads_and_dropout_match_reference(head):
     out, loss, kind = head

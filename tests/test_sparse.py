@@ -108,19 +108,23 @@ def assert_same_weights(a, r, dtype):
 
 @pytest.mark.parametrize("layout", ["out_in", "in_out"])
 @pytest.mark.parametrize("sparse", [False, True])
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_engine_on_csr_trains_like_the_dense_reference(layout, sparse, solver, dtype):
+@pytest.mark.parametrize("solver,momentum,alpha", [("sgd", 0.9, 1e-3), ("sgd", 0.0, 1e-3),
+                                                     ("sgd", 0.0, 0.0), ("adam", 0.9, 1e-3)],
+                         ids=["momentum", "plain-l2", "plain", "adam"])
+def test_engine_on_csr_trains_like_the_dense_reference(layout, sparse, solver, momentum, alpha, dtype):
+    # plain SGD updates the weights inside the backward pass (backward_sgd),
+    # except for sparse input with an L2 penalty: both ways are covered here.
     X, dense = random_csr(150, 60, 0.08, dtype, seed=7)
     y = np.random.default_rng(8).integers(0, 4, size=150).astype(np.int64)
     w = np.random.default_rng(9).uniform(0.5, 1.5, size=150).astype(dtype)
     a, r = engine_pair(layout, dtype)
     for e in (a, r):
-        e.set_optimizer(solver, learning_rate=0.05, momentum=0.9)
+        e.set_optimizer(solver, learning_rate=0.05, momentum=momentum)
         e.seed(11)
     data = X if sparse else dense
     for _ in range(3):
-        la = a.train_epoch(data, y, w, batch_size=32, shuffle=True, alpha=1e-3)
-        lr = r.train_epoch(dense, y, w, batch_size=32, shuffle=True, alpha=1e-3)
+        la = a.train_epoch(data, y, w, batch_size=32, shuffle=True, alpha=alpha)
+        lr = r.train_epoch(dense, y, w, batch_size=32, shuffle=True, alpha=alpha)
         np.testing.assert_allclose(la, lr, **tol(dtype))
     assert_same_weights(a, r, dtype)
     np.testing.assert_allclose(a.forward(data), r.forward(dense), **tol(dtype))
