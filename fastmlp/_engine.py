@@ -199,6 +199,14 @@ class CSR:
 
 
 _MOMENT_KEYS = {"sgd": ("velocity",), "adam": ("adam_m", "adam_v")}
+
+
+def _n_rows(X):
+    # NetCore checks every array before C sees it; this only turns "no shape" into its error.
+    try:
+        return int(X.shape[0])
+    except (AttributeError, IndexError, TypeError):
+        raise TypeError(f"X must be a 2-D NumPy array or a CSR, got {type(X).__name__}") from None
 _HYPER_KEYS = ("momentum", "nesterov", "beta_1", "beta_2", "epsilon")
 
 
@@ -367,7 +375,7 @@ class Engine:
         batch_size = int(batch_size)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        n = X.shape[0]
+        n = _n_rows(X)
         labels, Y = self._targets(y)
         w = self._weights_arg(sample_weight)
         batch = min(batch_size, n)
@@ -383,7 +391,7 @@ class Engine:
         return loss_sum / n
 
     def forward(self, X, out=None):
-        n = X.shape[0]
+        n = _n_rows(X)
         if out is None:
             out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
         if n == 0:
@@ -394,7 +402,7 @@ class Engine:
     def _loss_grad(self, X, y, sample_weight, alpha, l1, grad):
         labels, Y = self._targets(y)
         w = self._weights_arg(sample_weight)
-        chunk = max(1, min(X.shape[0], 1024))
+        chunk = max(1, min(_n_rows(X), 1024))
         work = self._work_for(chunk)
         status, loss = self._core.loss_grad(X, labels, Y, w, float(alpha), float(l1), grad, work,
                                             chunk)

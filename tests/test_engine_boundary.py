@@ -6,9 +6,8 @@ shape must raise, never read or write outside an array.
 
 Each call runs in a child process on arrays that end exactly at an inaccessible page, so an
 out-of-bounds read or write crashes the child (SIGSEGV) instead of passing unnoticed; the
-test wants the child to report a clean exception. Cases marked xfail are open bugs in
-fastmlp/_network.pxi / fastmlp/_engine.py (reported for issue 6; the fix is a few shape
-checks in NetCore before each `with nogil:` block): remove the mark when they pass.
+test wants the child to report a clean exception. NetCore checks, in O(1), that every array
+fits before each `with nogil:` block (fastmlp/_network.pxi).
 """
 import os
 import subprocess
@@ -80,19 +79,17 @@ CHILD = textwrap.dedent("""
         print("no error")
 """)
 
-OPEN = pytest.mark.xfail(strict=True, reason="open bug (issue 6 report): NetCore/Engine do "
-                         "not check this shape, so C reads or writes past the array")
 CASES = [
-    pytest.param("forward-X-too-narrow", marks=OPEN),
-    pytest.param("forward-out-too-small", marks=OPEN),
-    pytest.param("forward-X-other-dtype", marks=OPEN),
+    "forward-X-too-narrow",
+    "forward-out-too-small",
+    "forward-X-other-dtype",
     "forward-work-too-small",
-    pytest.param("train-X-too-narrow", marks=OPEN),
-    pytest.param("train-labels-too-short", marks=OPEN),
+    "train-X-too-narrow",
+    "train-labels-too-short",
     "train-labels-out-of-range",
-    pytest.param("train-weights-too-short", marks=OPEN),
-    pytest.param("loss-X-too-narrow", marks=OPEN),
-    pytest.param("loss-Y-too-narrow", marks=OPEN),
+    "train-weights-too-short",
+    "loss-X-too-narrow",
+    "loss-Y-too-narrow",
 ]
 
 
