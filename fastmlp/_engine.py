@@ -199,6 +199,7 @@ class CSR:
 
 
 _MOMENT_KEYS = {"sgd": ("velocity",), "adam": ("adam_m", "adam_v")}
+_HYPER_KEYS = ("momentum", "nesterov", "beta_1", "beta_2", "epsilon")
 
 
 def _n_rows(X):
@@ -207,7 +208,6 @@ def _n_rows(X):
         return int(X.shape[0])
     except (AttributeError, IndexError, TypeError):
         raise TypeError(f"X must be a 2-D NumPy array or a CSR, got {type(X).__name__}") from None
-_HYPER_KEYS = ("momentum", "nesterov", "beta_1", "beta_2", "epsilon")
 
 
 class Engine:
