@@ -295,11 +295,63 @@ static void FMLP_IFN(gk_sup_bcast)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int6
     }
 }
 
+/* One row of A against eight rows of B: the serving shape (one input row,
+ * big weights), where the GK_DR x GK_DC tile has only GK_DC chains for its
+ * one row and FMA latency, not bandwidth, bounds it. Each element's chain is
+ * exactly gk_dot's (one accumulator over k, the same masked tail, hsum4 over
+ * four columns, the same scalar epilogue), so results are bit-identical to
+ * that kernel's whichever of the two computes a row. */
+GK_NOINLINE void FMLP_IFN(gk_dot_1x8)(int64_t K, const FMLP_T *x, const FMLP_T *B, int64_t ldb,
+                                             FMLP_T *C, FMLP_T alpha, FMLP_T beta)
+{
+    GV_T d0 = gv_zero(), d1 = gv_zero(), d2 = gv_zero(), d3 = gv_zero();
+    GV_T d4 = gv_zero(), d5 = gv_zero(), d6 = gv_zero(), d7 = gv_zero();
+    const FMLP_T *w0 = B, *w1 = B + ldb, *w2 = B + 2 * ldb, *w3 = B + 3 * ldb;
+    const FMLP_T *w4 = B + 4 * ldb, *w5 = B + 5 * ldb, *w6 = B + 6 * ldb, *w7 = B + 7 * ldb;
+    int64_t k = 0;
+    for (; k + GV_L <= K; k += GV_L) {
+        const GV_T xv = gv_load(x + k);
+        d0 = gv_fma(xv, gv_load(w0 + k), d0);
+        d1 = gv_fma(xv, gv_load(w1 + k), d1);
+        d2 = gv_fma(xv, gv_load(w2 + k), d2);
+        d3 = gv_fma(xv, gv_load(w3 + k), d3);
+        d4 = gv_fma(xv, gv_load(w4 + k), d4);
+        d5 = gv_fma(xv, gv_load(w5 + k), d5);
+        d6 = gv_fma(xv, gv_load(w6 + k), d6);
+        d7 = gv_fma(xv, gv_load(w7 + k), d7);
+    }
+    if (k < K) {
+        const GV_MASK_T m = gv_mask(K - k);
+        const GV_T xv = gv_mload(x + k, m);
+        d0 = gv_fma(xv, gv_mload(w0 + k, m), d0);
+        d1 = gv_fma(xv, gv_mload(w1 + k, m), d1);
+        d2 = gv_fma(xv, gv_mload(w2 + k, m), d2);
+        d3 = gv_fma(xv, gv_mload(w3 + k, m), d3);
+        d4 = gv_fma(xv, gv_mload(w4 + k, m), d4);
+        d5 = gv_fma(xv, gv_mload(w5 + k, m), d5);
+        d6 = gv_fma(xv, gv_mload(w6 + k, m), d6);
+        d7 = gv_fma(xv, gv_mload(w7 + k, m), d7);
+    }
+    FMLP_T s[8];
+    gv_hsum4(d0, d1, d2, d3, s);
+    gv_hsum4(d4, d5, d6, d7, s + 4);
+    for (int j = 0; j < 8; j++) {
+        FMLP_T r = alpha * s[j];
+        C[j] = beta == 0 ? r : beta * C[j] + r;
+    }
+}
+
 static void FMLP_IFN(gk_sup_dot)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
                                  const FMLP_T *B, int64_t ldb, int64_t K,
                                  FMLP_T alpha, FMLP_T beta,
                                  int64_t m0, int64_t m1, int64_t n0, int64_t n1)
 {
+    if (m1 - m0 == 1 && GK_DC >= 4) {
+        const FMLP_T *x = A + m0 * lda;
+        FMLP_T *c = C + m0 * ldc;
+        for (; n0 + 8 <= n1; n0 += 8)
+            FMLP_IFN(gk_dot_1x8)(K, x, B + n0 * ldb, ldb, c + n0, alpha, beta);
+    }
     for (int64_t j = n0; j < n1; j += GK_DC) {
         const int64_t cols = n1 - j < GK_DC ? n1 - j : GK_DC;
         for (int64_t i = m0; i < m1; i += GK_DR) {
