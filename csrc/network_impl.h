@@ -665,8 +665,17 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
 
 /* ---- inference ------------------------------------------------------------------- */
 
+/* GEMM scratch slots for inference: one per thread, or one per row block
+ * of a chunk when there are more blocks (predict_block gives each its own). */
+#define FMLP_PREDICT_BLOCK 256
+static int64_t FMLP_FN(forward_slots)(int64_t rows, int nt)
+{
+    const int64_t blocks = (rows + FMLP_PREDICT_BLOCK - 1) / FMLP_PREDICT_BLOCK;
+    return blocks > nt ? blocks : nt;
+}
+
 /* Scratch for inference in chunks of `rows`: two ping-pong activation
- * buffers and one GEMM scratch slot per thread. */
+ * buffers and the GEMM scratch slots (forward_slots). */
 static size_t FMLP_FN(forward_layout)(const fmlp_net *net, int64_t rows, int nt, size_t *slot,
                                       int64_t *maxw_out)
 {
@@ -684,7 +693,7 @@ static size_t FMLP_FN(forward_layout)(const fmlp_net *net, int64_t rows, int nt,
     fmlp_carver c = {NULL, 0};
     fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
     fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
-    fmlp_carve(&c, gw * (size_t)nt);
+    fmlp_carve(&c, gw * (size_t)FMLP_FN(forward_slots)(rows, nt));
     return c.used;
 }
 
@@ -692,6 +701,90 @@ size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
 {
     if (net->n_layers < 1 || net->n_layers > FMLP_MAX_LAYERS) return 0;
     return FMLP_FN(forward_layout)(net, rows < 1 ? 1 : rows, fmlp_net_threads(net), NULL, NULL);
+}
+
+/* Rows [0, R) of `in` through every layer into o (row stride ldo): hidden
+ * activations ping-pong between h0 and h1 (row stride fout), each GEMM on up
+ * to nt threads with the scratch slots at gwork. */
+static void FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, int two_col,
+                                   const FMLP_FN(input) *in, int64_t R, FMLP_T *h0, FMLP_T *h1,
+                                   char *gwork, size_t slot, int nt)
+{
+    const int64_t L = net->n_layers;
+    FMLP_T *h[2] = {h0, h1};
+    const FMLP_T *x = NULL;
+    int64_t ld = 0;
+    for (int64_t l = 0; l < L; l++) {
+        const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
+        FMLP_T *z = (l == L - 1) ? o : h[l & 1];
+        const int64_t ldz = (l == L - 1) ? ldo : fout;
+        if (l == 0 && ldz == fout) {
+            FMLP_FN(layer0_forward)(net, nt, gwork, slot, z, in, R);
+        } else if (l == 0) {
+            /* One-layer binary net writing into the two-column output. */
+            FMLP_FN(layer0_forward)(net, nt, gwork, slot, h[0], in, R);
+            for (int64_t i = 0; i < R; i++) z[i * ldz] = h[0][i];
+        } else {
+            FMLP_FN(fmlp_gemm_parallel)(z, ldz, x, ld, FMLP_FN(weights)(net, l), fin, R, fout,
+                                        fin, 0, 1, (FMLP_T)1, (FMLP_T)0, gwork, slot, nt);
+        }
+        if (l < L - 1) {
+            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, net->hidden_act,
+                                           (FMLP_T)net->slope);
+        } else if (two_col) {
+            /* Binary probabilities [1 - p, p]: p lands in column 0 first. */
+            const FMLP_T b = FMLP_FN(biases)(net, l)[0];
+            for (int64_t i = 0; i < R; i++) z[i * 2 + 1] = z[i * 2] + b;
+        } else {
+            FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, FMLP_ACT_IDENTITY,
+                                           (FMLP_T)0);
+        }
+        x = z;
+        ld = ldz;
+    }
+    if (two_col) {
+        for (int64_t i = 0; i < R; i++) {
+            FMLP_T p;
+            FMLP_FN(fmlp_bias_act_forward)(&p, o + i * 2 + 1, NULL, 1, 1,
+                                           net->out_act == FMLP_OUT_LOGISTIC ? FMLP_ACT_SIGMOID
+                                                                             : FMLP_ACT_IDENTITY,
+                                           (FMLP_T)0);
+            o[i * 2] = (FMLP_T)1 - p;
+            o[i * 2 + 1] = p;
+        }
+    } else {
+        FMLP_FN(output_activation)(net, o, R);
+    }
+}
+
+/* Rows of a chunk are cut into blocks of FMLP_PREDICT_BLOCK (defined with
+ * forward_slots), which run the whole network in parallel, one thread each
+ * (no join per layer, and the elementwise work is split too); a chunk of one
+ * block parallelises inside its GEMMs instead. The blocks depend on the row
+ * count only, never on the thread count, so predictions are the same bits on
+ * any number of threads. */
+
+typedef struct {
+    const fmlp_net *net;
+    const fmlp_data *d;
+    FMLP_T *out, *h0, *h1;
+    char *gwork;
+    size_t slot;
+    int64_t r0, R, ldo, maxw;
+    int two_col;
+} FMLP_FN(predict_job);
+
+static void FMLP_FN(predict_block)(void *vjob, int64_t t)
+{
+    const FMLP_FN(predict_job) *j = (const FMLP_FN(predict_job) *)vjob;
+    const int64_t lo = t * FMLP_PREDICT_BLOCK;
+    const int64_t R = j->R - lo < FMLP_PREDICT_BLOCK ? j->R - lo : FMLP_PREDICT_BLOCK;
+    const FMLP_FN(input) in = FMLP_FN(input_rows)(j->d, j->r0 + lo);
+    /* Each block owns rows [lo, lo + R) of both buffers at row stride maxw,
+     * so blocks never share memory whatever their layers' widths. */
+    FMLP_FN(forward_chunk)(j->net, j->out + (j->r0 + lo) * j->ldo, j->ldo, j->two_col, &in, R,
+                           j->h0 + lo * j->maxw, j->h1 + lo * j->maxw,
+                           j->gwork + (size_t)t * j->slot, j->slot, 1);
 }
 
 static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_data *d, void *work,
@@ -704,9 +797,9 @@ static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_da
     const int two_col = (flags & FMLP_PREDICT_TWO_COLUMNS) && n_out == 1;
     const int64_t ldo = two_col ? 2 : n_out;
     int nt = fmlp_net_threads(net);
-    /* The largest chunk (up to 256 rows, keeping buffers in cache) that fits;
+    /* The largest chunk (up to 2 blocks, keeping buffers in cache) that fits;
      * with less scratch, fewer threads, then fewer rows. */
-    int64_t rows = n < 256 ? (n < 1 ? 1 : n) : 256;
+    int64_t rows = n < 2 * FMLP_PREDICT_BLOCK ? (n < 1 ? 1 : n) : 2 * FMLP_PREDICT_BLOCK;
     while (nt > 1 && FMLP_FN(forward_layout)(net, rows, nt, NULL, NULL) > work_size) nt--;
     while (rows > 1 && FMLP_FN(forward_layout)(net, rows, nt, NULL, NULL) > work_size) rows /= 2;
     size_t slot;
@@ -716,7 +809,7 @@ static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_da
     FMLP_T *h[2];
     h[0] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
     h[1] = (FMLP_T *)fmlp_carve(&c, (size_t)(rows * maxw) * sizeof(FMLP_T));
-    char *gwork = (char *)fmlp_carve(&c, slot * (size_t)nt);
+    char *gwork = (char *)fmlp_carve(&c, slot * (size_t)FMLP_FN(forward_slots)(rows, nt));
 
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
         const int64_t R = (n - r0) < rows ? (n - r0) : rows;
@@ -730,49 +823,12 @@ static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_da
                     if (!FMLP_FN(all_finite)(in.x + i * in.ldx, n_in)) return FMLP_ERR_NONFINITE;
             }
         }
-        const FMLP_T *x = NULL;
-        int64_t ld = 0;
-        for (int64_t l = 0; l < L; l++) {
-            const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
-            FMLP_T *z = (l == L - 1) ? out + r0 * ldo : h[l & 1];
-            const int64_t ldz = (l == L - 1) ? ldo : fout;
-            if (l == 0 && ldz == fout) {
-                FMLP_FN(layer0_forward)(net, nt, gwork, slot, z, &in, R);
-            } else if (l == 0) {
-                /* One-layer binary net writing into the two-column output. */
-                FMLP_FN(layer0_forward)(net, nt, gwork, slot, h[0], &in, R);
-                for (int64_t i = 0; i < R; i++) z[i * ldz] = h[0][i];
-            } else {
-                FMLP_FN(fmlp_gemm_parallel)(z, ldz, x, ld, FMLP_FN(weights)(net, l), fin, R, fout,
-                                  fin, 0, 1, (FMLP_T)1, (FMLP_T)0, gwork, slot, nt);
-            }
-            if (l < L - 1) {
-                FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, net->hidden_act,
-                                               (FMLP_T)net->slope);
-            } else if (two_col) {
-                /* Binary probabilities [1 - p, p]: p lands in column 0 first. */
-                const FMLP_T b = FMLP_FN(biases)(net, l)[0];
-                for (int64_t i = 0; i < R; i++) z[i * 2 + 1] = z[i * 2] + b;
-            } else {
-                FMLP_FN(fmlp_bias_act_forward)(z, z, FMLP_FN(biases)(net, l), R, fout, FMLP_ACT_IDENTITY,
-                                               (FMLP_T)0);
-            }
-            x = z;
-            ld = ldz;
-        }
-        FMLP_T *o = out + r0 * ldo;
-        if (two_col) {
-            for (int64_t i = 0; i < R; i++) {
-                FMLP_T p;
-                FMLP_FN(fmlp_bias_act_forward)(&p, o + i * 2 + 1, NULL, 1, 1,
-                                               net->out_act == FMLP_OUT_LOGISTIC ? FMLP_ACT_SIGMOID
-                                                                                 : FMLP_ACT_IDENTITY,
-                                               (FMLP_T)0);
-                o[i * 2] = (FMLP_T)1 - p;
-                o[i * 2 + 1] = p;
-            }
+        const int64_t blocks = (R + FMLP_PREDICT_BLOCK - 1) / FMLP_PREDICT_BLOCK;
+        if (blocks > 1) {
+            FMLP_FN(predict_job) job = {net, d, out, h[0], h[1], gwork, slot, r0, R, ldo, maxw, two_col};
+            fmlp_parallel_for(nt, blocks, FMLP_FN(predict_block), &job);
         } else {
-            FMLP_FN(output_activation)(net, o, R);
+            FMLP_FN(forward_chunk)(net, out + r0 * ldo, ldo, two_col, &in, R, h[0], h[1], gwork, slot, nt);
         }
     }
     return FMLP_OK;

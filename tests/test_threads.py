@@ -50,8 +50,9 @@ def test_gemm_refuses_bad_thread_counts():
             kernels.gemm(a, a, n_threads=bad)
 
 
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_training_is_bitwise_equal_for_any_thread_count(solver):
+@pytest.mark.parametrize("solver,momentum", [("sgd", 0.9), ("sgd", 0.0), ("adam", 0.9)],
+                         ids=["momentum", "plain-sgd", "adam"])
+def test_training_is_bitwise_equal_for_any_thread_count(solver, momentum):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((700, 300)).astype(np.float32)
     y = rng.integers(0, 5, size=700).astype(np.int64)
@@ -60,7 +61,7 @@ def test_training_is_bitwise_equal_for_any_thread_count(solver):
         e = make_engine((300, 256, 64, 5), hidden_activation="relu", output_activation="softmax",
                         loss="cross_entropy", dtype=np.float32, n_threads=nt, dropout=(0.2, 0.0))
         e.params[...] = np.random.default_rng(2).uniform(-0.05, 0.05, e.params.shape)
-        e.set_optimizer(solver, learning_rate=0.01, momentum=0.9)
+        e.set_optimizer(solver, learning_rate=0.01, momentum=momentum)
         e.seed(3)
         losses = [e.train_epoch(X, y, batch_size=128, shuffle=True, alpha=1e-4) for _ in range(2)]
         results.append((losses, e.params.copy(), e.forward(X[:50])))
@@ -68,3 +69,31 @@ def test_training_is_bitwise_equal_for_any_thread_count(solver):
         assert losses == results[0][0]
         np.testing.assert_array_equal(params, results[0][1])
         np.testing.assert_array_equal(out, results[0][2])
+
+
+@pytest.mark.parametrize("n", [1, 7, 255, 256, 257, 600, 1300])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prediction_is_bitwise_equal_for_any_thread_count_and_matches_reference(n, dtype):
+    """Prediction cuts big inputs into row blocks that run the whole network
+    on one thread each, and small ones into GEMM splits: the same bits on any
+    thread count, through both the engine and the estimator's one-call
+    serving path, and the reference's values."""
+    from fastmlp import reference
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((n, 60)).astype(dtype)
+    sizes = (60, 300, 40, 3)
+    kw = dict(hidden_activation="tanh", output_activation="softmax", loss="cross_entropy", dtype=dtype)
+    init = np.random.default_rng(5).uniform(-0.2, 0.2, make_engine(sizes, **kw).params.shape)
+    outs = []
+    for nt in (1, 2, 3):
+        e = make_engine(sizes, n_threads=nt, **kw)
+        e.params[...] = init
+        outs.append(e.forward(X))
+        served = e._core.serve(X, False)
+        np.testing.assert_array_equal(served, outs[-1])
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+    r = make_engine(sizes, engine="reference", **kw)
+    r.params[...] = init
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(outs[0], r.forward(X), **tol)
