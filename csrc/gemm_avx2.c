@@ -39,8 +39,8 @@ FMLP_TARGET_BEGIN_AVX2
 #define GK_KC_F64 256
 #define GK_MC_F32 72
 #define GK_MC_F64 72
-#define GK_NC_F32 4080
-#define GK_NC_F64 4080
+#define GK_NC_F32 512
+#define GK_NC_F64 512
 /* Path thresholds (gk_plan): pack both operands from 64 rows of C; below,
  * pack B alone for NN/TN once K*N passes 64 Ki elements (256 KiB fp32). */
 #define GK_PACK_MIN_M 64
