@@ -622,7 +622,10 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
         if (sw > 0) {
             FMLP_FN(forward_layers)(net, &ws, &in, B, 1, opt);
             int st = FMLP_FN(loss_and_delta)(net, &ws, labels, Y, w, B, &loss, ws.g0);
-            if (st != FMLP_OK) return st;
+            if (st != FMLP_OK) {
+                ep->nonfinite_at = b0; /* where: the batch that held the bad label or weight */
+                return st;
+            }
             pen = FMLP_FN(penalty)(net, ep->alpha, ep->l1, sw);
             loss += pen;
             if (!isfinite(loss)) {

@@ -366,6 +366,12 @@ class Engine:
                 f"the training loss or weights became NaN or infinite {where}; the model keeps "
                 f"its last finite weights. Lower the learning rate (learning_rate_init, now "
                 f"{self.learning_rate:g}), scale the inputs, or increase alpha.")
+        if status == 1:  # FMLP_ERR_LABEL
+            raise ValueError(f"a class label is outside [0, n_outputs) (n_outputs = "
+                             f"{self.layer_sizes[-1]}) {where}; labels must be class indices "
+                             f"0..{self.layer_sizes[-1] - 1}")
+        if status == 5:  # FMLP_ERR_WEIGHT
+            raise ValueError(f"sample weights must be >= 0 with a positive sum {where}")
         raise _core.EngineStatusError(f"engine status {status} {where}")
 
     # ---- training and inference ----
@@ -386,7 +392,8 @@ class Engine:
             X, labels, Y, w, batch, bool(shuffle), float(alpha), float(l1), self._perm, work,
             _SLICE_SECONDS)
         if status != 0:
-            self._raise_status(status, f"in the batch starting at sample {at} of the epoch")
+            self._raise_status(status, f"in the batch starting at position {at} of the epoch's "
+                                       f"sample order" if at >= 0 else "during the epoch")
         self.last_penalty = penalty_sum / n
         return loss_sum / n
 

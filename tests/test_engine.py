@@ -244,3 +244,13 @@ def test_ctrl_c_interrupts_an_epoch_between_steps():
     # Stopped part-way through the epoch's 5000 steps, between two of them.
     assert 0 < done < 20_000 // 4
     assert np.all(np.isfinite(c.params))
+
+
+def test_out_of_range_label_is_a_clear_error_naming_the_batch():
+    c, _ = make_pair((3, 4, 2), "relu", "softmax", "cross_entropy", np.float32)
+    c.set_optimizer("sgd", learning_rate=0.1)
+    before = c.params.copy()
+    with pytest.raises(ValueError, match=r"class label is outside .* position 2 of the epoch"):
+        c.train_epoch(np.ones((5, 3), np.float32), np.array([0, 1, 5, 0, 1]), batch_size=2,
+                      shuffle=False)
+    assert np.isfinite(c.params).all() and c.params.shape == before.shape
