@@ -14,7 +14,9 @@
  * conflicts. Measured interleaved against KC 256 / MC 144: +3-7% at
  * 512x1024x1024 NT fp32, equal elsewhere. fp64 showed no difference and
  * keeps KC 256 (its B micro-panel, 256 x 64 B, stays in L1). MC 72 keeps
- * the A block at 144 KiB in L2; NC 4080 keeps the B block in L3.
+ * the A block at 144 KiB in L2; NC 512 keeps a KC x NC block of B at 1 MiB
+ * (fp32): this machine's L2 is 512 KiB per core, and NC 4080 cost a 2-thread
+ * 128x784x800 X @ W.T 147 against 170 GFLOP/s.
  */
 #include "internal.h"
 
