@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -237,7 +238,9 @@ INTERRUPTED_FIT = textwrap.dedent("""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(X, y)
-    report = {"warnings": [str(w.message) for w in caught], "n_iter": model.n_iter_,
+    returned_at = time.time()
+    report = {"returned_at": returned_at,
+              "warnings": [str(w.message) for w in caught], "n_iter": model.n_iter_,
               "loss_curve": len(model.loss_curve_), "t": model.t_,
               "steps_done": model._engine.get_state()["step"],
               "steps_per_epoch": steps_per_epoch, "epochs_planned": epochs, "n": n}
@@ -268,6 +271,7 @@ def test_ctrl_c_during_fit_returns_promptly_with_a_usable_model(tmp_path, mode):
         planned = json.loads(first)["steps_planned"]
         # let it run into the fit (any moment will do: the point is that it is mid-fit)
         threading.Event().wait(1.0)
+        sent_at = time.time()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=CHILD_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -277,6 +281,8 @@ def test_ctrl_c_during_fit_returns_promptly_with_a_usable_model(tmp_path, mode):
     assert proc.returncode == 0, err
     report = json.loads(out.strip().splitlines()[-1])
     assert "Training interrupted by user." in report["warnings"], report
+    # fit returned within a second of Ctrl-C (the C loop checks every 0.1 s of work)
+    assert report["returned_at"] - sent_at < 1.0, report["returned_at"] - sent_at
     assert report["proba_finite"] and report["rows_sum_to_one"] and report["reloaded_same"]
     assert report["continued"]
     # stopped part-way: a fraction of the ~30 s of planned work was done
