@@ -670,7 +670,7 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
 
 /* GEMM scratch slots for inference: one per thread, or one per row block
  * of a chunk when there are more blocks (predict_block gives each its own). */
-#define FMLP_PREDICT_BLOCK 256
+#define FMLP_PREDICT_BLOCK 512
 static int64_t FMLP_FN(forward_slots)(int64_t rows, int nt)
 {
     const int64_t blocks = (rows + FMLP_PREDICT_BLOCK - 1) / FMLP_PREDICT_BLOCK;

@@ -403,7 +403,7 @@ class Engine:
             out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
         if n == 0:
             return out
-        work = np.empty(self._core.forward_work_size(min(n, 512)), dtype=np.uint8)
+        work = np.empty(self._core.forward_work_size(min(n, 1024)), dtype=np.uint8)
         return self._core.forward(X, out, work)
 
     def _loss_grad(self, X, y, sample_weight, alpha, l1, grad):

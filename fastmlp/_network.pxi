@@ -372,7 +372,7 @@ cdef class NetCore:
         dims[0] = n
         dims[1] = n_out
         cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, typenum, 0)
-        cdef int64_t rows = n if n < 512 else 512  # two row blocks (network_impl.h)
+        cdef int64_t rows = n if n < 1024 else 1024  # two row blocks (network_impl.h)
         cdef size_t need = (fmlp_forward_work_size_f32(&self.net, rows) if self.f32
                             else fmlp_forward_work_size_f64(&self.net, rows))
         cdef char stack[SERVE_STACK_BYTES]
