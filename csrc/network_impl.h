@@ -382,42 +382,86 @@ static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws,
     }
 }
 
-/* Plain SGD (no momentum, no L1) fused into the backward pass: each layer's
- * weight gradient is accumulated straight into its weights by the GEMM,
- * W = (1 - lr l2) W - lr G^T x (alpha = -lr, beta = 1 - lr l2), after the
- * delta for the layer below has been taken with the old weights. The
- * gradient is never written out and read back, which for big layers is
- * most of the update's memory traffic. Returns 0 (nothing done) when the
- * step needs the separate gradient: sparse input with an L2 penalty. */
-static int FMLP_FN(backward_sgd)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_FN(input) *in,
-                                 int64_t B, FMLP_T lr, FMLP_T l2)
+/* W += V over [lo, hi) of one layer, after V -= lr l2 W when there is a
+ * penalty (classical momentum, finished after the GEMM wrote
+ * V = mu V - lr G^T x). Elementwise, so any split is exact. */
+typedef struct {
+    FMLP_T *W, *V;
+    FMLP_T lr_l2;
+} FMLP_FN(momentum_job);
+
+static void FMLP_FN(momentum_range)(void *vjob, int64_t lo, int64_t hi)
 {
-    if (in->indptr && l2 != 0) return 0;
+    const FMLP_FN(momentum_job) *j = (const FMLP_FN(momentum_job) *)vjob;
+    FMLP_T *FMLP_RESTRICT W = j->W, *FMLP_RESTRICT V = j->V;
+    const FMLP_T c = j->lr_l2;
+    if (c != 0) {
+        for (int64_t i = lo; i < hi; i++) {
+            const FMLP_T v = V[i] - c * W[i];
+            V[i] = v;
+            W[i] += v;
+        }
+    } else {
+        for (int64_t i = lo; i < hi; i++) W[i] += V[i];
+    }
+}
+
+/* SGD without L1, plain or with classical momentum, fused into the backward
+ * pass: each layer's weight gradient goes straight into the GEMM's output
+ * after the delta for the layer below has been taken with the old weights,
+ * so the gradient is never written out and read back (for big layers most
+ * of the update's memory traffic).
+ *   plain:     W = (1 - lr l2) W - lr G^T x        (alpha -lr, beta 1 - lr l2)
+ *   momentum:  V = mu V - lr G^T x                 (alpha -lr, beta mu),
+ *              then V -= lr l2 W; W += V           (momentum_range)
+ * which is scikit-learn's V = mu V - lr (g + l2 W); W += V. Returns 0
+ * (nothing done) when the step needs the separate gradient: sparse input
+ * with an L2 penalty or with momentum. */
+static int FMLP_FN(backward_sgd)(const fmlp_net *net, FMLP_FN(train_ws) *ws, const FMLP_FN(input) *in,
+                                 int64_t B, FMLP_T lr, FMLP_T l2, FMLP_T mu, FMLP_T *Vall)
+{
+    const int mom = mu > 0;
+    if (in->indptr && (l2 != 0 || mom)) return 0;
     const int64_t L = net->n_layers;
-    const FMLP_T beta = (FMLP_T)1 - lr * l2;
+    const FMLP_T alpha = -lr, beta = mom ? mu : (FMLP_T)1 - lr * l2;
     FMLP_T *G = ws->g0, *Gnext = ws->g1;
     for (int64_t l = L - 1; l >= 0; l--) {
         const int64_t fin = net->sizes[l], fout = net->sizes[l + 1];
         FMLP_T *W = FMLP_FN(weights)(net, l);
+        /* The GEMM's target: the weights themselves, or their velocity. */
+        FMLP_T *T = mom ? Vall + fmlp_weight_offset(net, l) : W;
         if (l > 0) {
             /* dX [B, fin] = G @ W_l with the weights before this step. */
             FMLP_FN(pgemm)(ws, Gnext, fin, G, fout, W, fin, B, fin, fout, 0, 0, (FMLP_T)1, (FMLP_T)0);
             const FMLP_T *x = ws->drop[l] ? ws->drop[l] : ws->act[l];
-            FMLP_FN(pgemm)(ws, W, fin, G, fout, x, fin, fout, fin, B, 1, 0, -lr, beta);
+            FMLP_FN(pgemm)(ws, T, fin, G, fout, x, fin, fout, fin, B, 1, 0, alpha, beta);
         } else if (in->indptr) {
             const int t = net->w0_transposed;
             FMLP_FN(fmlp_csr_t_matmul_acc)(W, t ? fout : fin, in->rows, in->indptr, in->indices, in->values,
                                            B, G, fout, fout, !t, -lr, ws->nt);
         } else if (net->w0_transposed) {
-            FMLP_FN(pgemm)(ws, W, fout, in->x, in->ldx, G, fout, fin, fout, B, 1, 0, -lr, beta);
+            FMLP_FN(pgemm)(ws, T, fout, in->x, in->ldx, G, fout, fin, fout, B, 1, 0, alpha, beta);
         } else {
-            FMLP_FN(pgemm)(ws, W, fin, G, fout, in->x, in->ldx, fout, fin, B, 1, 0, -lr, beta);
+            FMLP_FN(pgemm)(ws, T, fin, G, fout, in->x, in->ldx, fout, fin, B, 1, 0, alpha, beta);
         }
-        /* Biases: no penalty, b -= lr * column sums of G (summed in the
-         * spare buffer first, exactly as the separate update sees them). */
+        if (mom) {
+            FMLP_FN(momentum_job) job = {W, T, lr * l2};
+            fmlp_par_range(ws->nt, fin * fout, 64, 32768, FMLP_FN(momentum_range), &job);
+        }
+        /* Biases: no penalty; the column sums of G in the spare buffer first,
+         * exactly as the separate update sees them. */
         FMLP_T *b = FMLP_FN(biases)(net, l), *db = (FMLP_T *)ws->grad;
         FMLP_FN(fmlp_colsum)(db, G, B, fout);
-        for (int64_t j = 0; j < fout; j++) b[j] -= lr * db[j];
+        if (mom) {
+            FMLP_T *vb = Vall + fmlp_bias_offset(net, l);
+            for (int64_t j = 0; j < fout; j++) {
+                const FMLP_T v = mu * vb[j] - lr * db[j];
+                vb[j] = v;
+                b[j] += v;
+            }
+        } else {
+            for (int64_t j = 0; j < fout; j++) b[j] -= lr * db[j];
+        }
         if (l > 0) {
             if (ws->mask[l]) {
                 const FMLP_T *m = ws->mask[l];
@@ -633,8 +677,9 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
                 status = FMLP_ERR_NONFINITE;
                 break;
             }
-            if (opt->solver == FMLP_SOLVER_SGD && !(opt->momentum > 0) && ep->l1 == 0 &&
-                FMLP_FN(backward_sgd)(net, &ws, &in, B, (FMLP_T)opt->lr, (FMLP_T)(ep->alpha / sw))) {
+            if (opt->solver == FMLP_SOLVER_SGD && !(opt->momentum > 0 && opt->nesterov) && ep->l1 == 0 &&
+                FMLP_FN(backward_sgd)(net, &ws, &in, B, (FMLP_T)opt->lr, (FMLP_T)(ep->alpha / sw),
+                                      opt->momentum > 0 ? (FMLP_T)opt->momentum : (FMLP_T)0, m)) {
                 opt->step++;  /* updated in place, as FMLP_FN(update) would have */
             } else {
                 FMLP_FN(backward_layers)(net, &ws, &in, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);

@@ -136,14 +136,16 @@ def test_training_trajectory_matches_reference(solver, opts, shuffle, dtype):
     np.testing.assert_array_equal(sc["rng_state"], sr["rng_state"])
 
 
+@pytest.mark.parametrize("momentum", [0.0, 0.9], ids=["plain", "momentum"])
 @pytest.mark.parametrize("alpha", [0.0, 1e-3])
 @pytest.mark.parametrize("dropout", [None, [0.4]], ids=["no-dropout", "dropout"])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_plain_sgd_fused_update_matches_reference(alpha, dropout, n_threads, dtype):
-    """Plain SGD (no momentum, no L1) takes the fused path: each layer's weight
-    gradient goes straight into its weights inside the GEMM. Layers big enough
-    for the products to be split over two threads; the result must be the
-    reference's, and must not depend on the thread count."""
+def test_fused_sgd_update_matches_reference(momentum, alpha, dropout, n_threads, dtype):
+    """SGD without L1, plain or with classical momentum, takes the fused path:
+    each layer's weight gradient goes straight into its weights (or velocity)
+    inside the GEMM. Layers big enough for the products to be split over two
+    threads; the result must be the reference's, and must not depend on the
+    thread count."""
     sizes = (120, 200, 10)
     c, r = make_pair(sizes, "relu", "softmax", "cross_entropy", dtype, seed=3, dropout=dropout)
     c.params[...] *= 0.1
@@ -152,7 +154,7 @@ def test_plain_sgd_fused_update_matches_reference(alpha, dropout, n_threads, dty
     w = np.random.default_rng(6).uniform(0.5, 1.5, size=300).astype(dtype)
     c._core.n_threads = n_threads  # the engine takes it at construction; set it on the core
     for e in (c, r):
-        e.set_optimizer("sgd", learning_rate=0.05, momentum=0.0)
+        e.set_optimizer("sgd", learning_rate=0.05, momentum=momentum, nesterov=False)
         e.seed(21)
     # float64 is the strict check. In float32 a rounding difference can flip a
     # relu unit whose input is within rounding of 0, and that row's gradient
