@@ -195,7 +195,9 @@ def table(results, target):
             rows.append(f"| {cfg['title']} | | not run yet | | | | | "
                         f"`{SCRIPT} --config {key}` |")
             continue
-        noisy = busy(r.get("load"))
+        # Judged on the load before the run: the run's own threads (2 on 2 CPUs)
+        # raise the load average measured after it, whatever else is running.
+        noisy = busy((r.get("load") or [None])[:1])
         ours_all, theirs_all = r["fastmlp_by_threads"], r.get("torch_by_threads") or {}
         for t in sorted(ours_all, key=int, reverse=True):
             ours, theirs = ours_all[t], theirs_all.get(t)
@@ -234,8 +236,8 @@ def table(results, target):
             f"scheme; threads are fastmlp's n_threads and torch.set_num_threads. The goals are "
             f"judged on {GOAL_THREADS} threads (2 cores); other thread counts are for "
             f"reference. RESULTS.md reports PyTorch needing 10.2 s for the first configuration "
-            f"on a quiet machine of this kind. 'busy machine' marks a run during which other "
-            f"jobs held the CPUs (load average above half the CPU count): threads then wait on "
+            f"on a quiet machine of this kind. 'busy machine' marks a run that started while other "
+            f"jobs held the CPUs (load average above half the CPU count before it): threads then wait on "
             f"descheduled peers (PyTorch's 2-thread epochs slowed down 10x or more here), so "
             f"only single-thread numbers of such a run compare the libraries.\n\n"
             + "\n".join(rows) + "\n\nPer-epoch curves:\n\n" + "\n".join(notes) + "\n")
