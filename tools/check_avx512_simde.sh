@@ -22,9 +22,15 @@ CFLAGS="-O2 -std=c11 -fno-math-errno -Wall -Wno-unused-function -Icsrc"
 gcc $CFLAGS ${SANITIZE:-} -c csrc/gemm.c -o "$OUT.gemm.o"
 gcc $CFLAGS ${SANITIZE:-} -c csrc/cpu.c -o "$OUT.cpu.o"
 gcc $CFLAGS ${SANITIZE:-} -c csrc/gemm_avx2.c -o "$OUT.avx2.o"
+# cpu.c selects the elementwise tables too (fmlp_vec_select) and gemm.c has a
+# threaded entry (pool.c): link them as built.
+for f in elementwise_generic elementwise_avx2 elementwise_avx512 pool; do
+    gcc $CFLAGS ${SANITIZE:-} -c "csrc/$f.c" -o "$OUT.$f.o"
+done
 # SANITIZE (e.g. -fsanitize=address,undefined) instruments every file but the
 # emulated one: gcc needs many minutes and gigabytes for SIMDe under ASan.
 gcc $CFLAGS $EMU_FLAGS "${INC[@]}" -DFMLP_GEMM_SIMDE -c csrc/gemm_avx512.c -o "$OUT.avx512.o"
 gcc $CFLAGS ${SANITIZE:-} tools/gemm_simde_check.c "$OUT.gemm.o" "$OUT.cpu.o" "$OUT.avx2.o" \
-    "$OUT.avx512.o" -lm -o "$OUT"
+    "$OUT.avx512.o" "$OUT.elementwise_generic.o" "$OUT.elementwise_avx2.o" \
+    "$OUT.elementwise_avx512.o" "$OUT.pool.o" -lm -lpthread -o "$OUT"
 "$OUT"
