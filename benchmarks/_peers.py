@@ -214,28 +214,28 @@ class FastmlpTrainer:
                 for l in range(self.engine.n_layers)]
 
 
-class FastmlpEstimatorTrainer:
-    """fastmlp.MLPClassifier.partial_fit: one epoch through the public API."""
-    name = "fastmlp-estimator"
+class _PartialFitTrainer:
+    """One epoch = one ``partial_fit`` of an MLPClassifier with plain SGD
+    (momentum 0, alpha 0, constant learning rate), started from ``params``;
+    the subclasses give the class and their own constructor arguments."""
 
-    def __init__(self, params, *, batch, lr=LEARNING_RATE, threads=THREADS, dtype=np.float32,
-                 seed=0):
+    def _start(self, cls, params, *, lr, batch, shuffle, seed, x_dtype, **extra):
         import warnings
 
-        self.clf = fastmlp.MLPClassifier(
+        self.clf = cls(
             hidden_layer_sizes=tuple(W.shape[0] for W, _ in params[:-1]), activation="relu",
             solver="sgd", learning_rate="constant", learning_rate_init=lr, momentum=0.0,
-            nesterovs_momentum=False, alpha=0.0, batch_size=batch, shuffle=True,
-            random_state=seed, n_threads=threads, dtype=np.dtype(dtype).name)
+            nesterovs_momentum=False, alpha=0.0, batch_size=batch, shuffle=shuffle,
+            random_state=seed, **extra)
         n_in = params[0][0].shape[1]
-        X0 = np.zeros((N_CLASSES, n_in), dtype=dtype)
+        X0 = np.zeros((N_CLASSES, n_in), dtype=x_dtype)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.clf.partial_fit(X0, np.arange(N_CLASSES), classes=np.arange(N_CLASSES))
         self.reset(params)
 
     def reset(self, params):
-        # coefs_ are views into the engine's parameters: assign in place.
+        # Assigned in place (fastmlp's coefs_ are views into its engine's parameters).
         for layer, (W, b) in enumerate(params):
             self.clf.coefs_[layer][...] = W.T
             self.clf.intercepts_[layer][...] = b
@@ -246,6 +246,16 @@ class FastmlpEstimatorTrainer:
 
     def params(self):
         return [(c.T.copy(), b.copy()) for c, b in zip(self.clf.coefs_, self.clf.intercepts_)]
+
+
+class FastmlpEstimatorTrainer(_PartialFitTrainer):
+    """fastmlp.MLPClassifier.partial_fit: one epoch through the public API."""
+    name = "fastmlp-estimator"
+
+    def __init__(self, params, *, batch, lr=LEARNING_RATE, threads=THREADS, dtype=np.float32,
+                 seed=0):
+        self._start(fastmlp.MLPClassifier, params, lr=lr, batch=batch, shuffle=True, seed=seed,
+                    x_dtype=dtype, n_threads=threads, dtype=np.dtype(dtype).name)
 
 
 class NumpyMLP:
@@ -400,40 +410,17 @@ class TorchTrainer:
                 for lin in self.linears]
 
 
-class SklearnTrainer:
+class SklearnTrainer(_PartialFitTrainer):
     """scikit-learn MLPClassifier.partial_fit: one epoch of its SGD loop
     (solver='sgd', momentum=0, alpha=0, constant learning rate, shuffle)."""
     name = "sklearn"
 
     def __init__(self, params, *, batch, lr=LEARNING_RATE, dtype=np.float32, seed=0,
                  shuffle=True):
-        import warnings
-
         from sklearn.neural_network import MLPClassifier
 
-        self.clf = MLPClassifier(
-            hidden_layer_sizes=tuple(W.shape[0] for W, _ in params[:-1]), activation="relu",
-            solver="sgd", learning_rate="constant", learning_rate_init=lr, momentum=0.0,
-            nesterovs_momentum=False, alpha=0.0, batch_size=batch, shuffle=shuffle,
-            random_state=seed)
-        n_in = params[0][0].shape[1]
-        X0 = np.zeros((N_CLASSES, n_in), dtype=dtype)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.clf.partial_fit(X0, np.arange(N_CLASSES), classes=np.arange(N_CLASSES))
-        self.reset(params)
-
-    def reset(self, params):
-        for layer, (W, b) in enumerate(params):
-            self.clf.coefs_[layer][...] = W.T
-            self.clf.intercepts_[layer][...] = b
-
-    def epoch(self, X, y):
-        self.clf.partial_fit(X, y)
-        return self.clf.loss_
-
-    def params(self):
-        return [(c.T.copy(), b.copy()) for c, b in zip(self.clf.coefs_, self.clf.intercepts_)]
+        self._start(MLPClassifier, params, lr=lr, batch=batch, shuffle=shuffle, seed=seed,
+                    x_dtype=dtype)
 
 
 def make_trainer(name, params, *, batch, dtype=np.float32, seed=0, threads=THREADS):

@@ -12,7 +12,6 @@ target ever run are kept in benchmarks/accuracy_results.json, so a run of a
 subset refreshes its rows and keeps the others. Not collected by pytest.
 """
 import argparse
-import statistics
 import sys
 import time
 import warnings

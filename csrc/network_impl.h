@@ -336,6 +336,20 @@ static int FMLP_FN(loss_and_delta)(const fmlp_net *net, FMLP_FN(train_ws) *ws, c
     }
 }
 
+/* D [B, sizes[l]] = dL/d(output of hidden layer l) becomes the delta at its
+ * pre-activation: through the dropout mask (training) and the activation. */
+static void FMLP_FN(delta_through)(const fmlp_net *net, FMLP_FN(train_ws) *ws, int64_t l, int64_t B,
+                                   FMLP_T *D, int training)
+{
+    const int64_t fin = net->sizes[l];
+    if (training && ws->mask[l]) {
+        const FMLP_T *m = ws->mask[l];
+        for (int64_t e = 0; e < B * fin; e++) D[e] *= m[e];
+    }
+    FMLP_FN(rows_job) job = {D, NULL, ws->act[l], fin, net->hidden_act, (FMLP_T)net->slope};
+    fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(fin), FMLP_FN(act_backward_rows), &job);
+}
+
 /* Backward from G (the delta at the logits) through every layer. Parameter
  * gradients are written to grad (OVERWRITTEN for this batch, beta_grad == 0)
  * or added to it (beta_grad == 1, used by chunked full-batch gradients);
@@ -369,12 +383,7 @@ static void FMLP_FN(backward_layers)(const fmlp_net *net, FMLP_FN(train_ws) *ws,
             /* dX [B, fin] = G @ W_l, then through dropout and the activation. */
             FMLP_FN(pgemm)(ws, Gnext, fin, G, fout, FMLP_FN(weights)(net, l), fin, B, fin, fout, 0, 0,
                            (FMLP_T)1, (FMLP_T)0);
-            if (training && ws->mask[l]) {
-                const FMLP_T *m = ws->mask[l];
-                for (int64_t e = 0; e < B * fin; e++) Gnext[e] *= m[e];
-            }
-            FMLP_FN(rows_job) job = {Gnext, NULL, ws->act[l], fin, net->hidden_act, (FMLP_T)net->slope};
-            fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(fin), FMLP_FN(act_backward_rows), &job);
+            FMLP_FN(delta_through)(net, ws, l, B, Gnext, training);
             FMLP_T *t = G;
             G = Gnext;
             Gnext = t;
@@ -463,12 +472,7 @@ static int FMLP_FN(backward_sgd)(const fmlp_net *net, FMLP_FN(train_ws) *ws, con
             for (int64_t j = 0; j < fout; j++) b[j] -= lr * db[j];
         }
         if (l > 0) {
-            if (ws->mask[l]) {
-                const FMLP_T *m = ws->mask[l];
-                for (int64_t e = 0; e < B * fin; e++) Gnext[e] *= m[e];
-            }
-            FMLP_FN(rows_job) job = {Gnext, NULL, ws->act[l], fin, net->hidden_act, (FMLP_T)net->slope};
-            fmlp_par_range(ws->nt, B, 1, FMLP_FN(min_rows)(fin), FMLP_FN(act_backward_rows), &job);
+            FMLP_FN(delta_through)(net, ws, l, B, Gnext, 1);
             FMLP_T *t = G;
             G = Gnext;
             Gnext = t;

@@ -490,17 +490,6 @@ cdef inline bint _same_list(object a, object b):
     return True
 
 
-def same_items(list a, list b):
-    """True when two lists hold the very same objects (identity, in order)."""
-    cdef Py_ssize_t n = PyList_GET_SIZE(a), i
-    if PyList_GET_SIZE(b) != n:
-        return False
-    for i in range(n):
-        if PyList_GET_ITEM(a, i) != PyList_GET_ITEM(b, i):
-            return False
-    return True
-
-
 def csr_matmul(cnp.ndarray C, object rows, cnp.ndarray indptr, cnp.ndarray indices,
                cnp.ndarray values, cnp.ndarray B, bint trans_b, double beta, int n_threads):
     """C = beta C + X_sel @ op(B) for CSR X (see fastmlp.kernels.sparse_matmul)."""

@@ -147,6 +147,16 @@ def all_finite(a):
     return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 
+def _refuse_bool_or_complex(dtype, name, who):
+    """Features of dtype bool or complex, dense or sparse, are refused saying what to pass."""
+    if dtype.kind == "b":
+        raise TypeError(f"{name} has dtype bool; {who} needs numeric features. If 0/1 features "
+                        f"are meant, pass {name}.astype(np.float32)")
+    if dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; pass the real "
+                         f"part ({name}.real) or split real and imaginary parts into features")
+
+
 def _sparse_features(X, *, dtype, who, name):
     """A SciPy sparse X as one CSR in ``dtype``, converted once and checked."""
     from ._engine import CSR
@@ -162,12 +172,7 @@ def _sparse_features(X, *, dtype, who, name):
         raise ValueError(f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 "
                          f"is required by {who}")
     kind = X.dtype.kind
-    if kind == "b":
-        raise TypeError(f"{name} has dtype bool; {who} needs numeric features. If 0/1 features "
-                        f"are meant, pass {name}.astype(np.float32)")
-    if kind == "c":
-        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}; pass the real "
-                         f"part ({name}.real)")
+    _refuse_bool_or_complex(X.dtype, name, who)
     if kind not in "iuf":
         raise TypeError(f"{name} has dtype {X.dtype}; {who} needs numeric features "
                         f"(integers or floats)")
@@ -216,12 +221,7 @@ def as_features(X, *, dtype, who, name="X"):
         return _sparse_features(X, dtype=dtype, who=who, name=name)
     a = as_array(X, name, "a 2-D array with the same number of features in every row")
     kind = a.dtype.kind
-    if kind == "b":
-        raise TypeError(f"{name} has dtype bool; {who} needs numeric features. If 0/1 features "
-                        f"are meant, pass {name}.astype(np.float32)")
-    if kind == "c":
-        raise ValueError(f"Complex data not supported: {name} has dtype {a.dtype}; pass the real "
-                         f"part ({name}.real) or split real and imaginary parts into features")
+    _refuse_bool_or_complex(a.dtype, name, who)
     if kind in "USa":
         raise TypeError(f"{name} holds strings (dtype {a.dtype}); {who} needs numeric features: "
                         f"encode them as numbers first")

@@ -115,11 +115,6 @@ def _act_name(activation):
     return "logistic" if activation == "sigmoid" else activation
 
 
-def _sigmoid(x):
-    e = np.exp(-np.abs(x))  # <= 1: never overflows
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 def _into(out, value):
     if out is None:
         return value
@@ -134,7 +129,7 @@ def activation_forward(z, bias=None, *, activation="relu", slope=0.01, out=None)
     if name == "identity":
         y = v.copy()
     elif name == "logistic":
-        y = _sigmoid(v)
+        y = sigmoid(v)
     elif name == "tanh":
         y = np.tanh(v)
     elif name == "relu":
@@ -214,7 +209,7 @@ def sigmoid_binary_cross_entropy(logits, targets, sample_weight=None, *, grad=No
     loss = float((w * per_elem.sum(axis=1)).sum() / w.sum())
     if grad is False:
         return loss, None
-    g = (_sigmoid(z) - t) * (w / w.sum())[:, None]
+    g = (sigmoid(z) - t) * (w / w.sum())[:, None]
     return loss, _into(grad, g.astype(z.dtype, copy=False))
 
 
@@ -340,12 +335,6 @@ def sigmoid(z):
     """Logistic function in the exp(-|z|) form (never overflows)."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
-
-
-def softmax(z):
-    """Row-wise softmax; the row max is subtracted first."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def hidden_forward(name, z, slope=0.01):

@@ -271,14 +271,11 @@ def test_load_idx_refuses_huge_dims_without_allocating(tmp_path, dims, compress)
     path = write(tmp_path / "huge", gzip.compress(data) if compress else data)
     tracemalloc.start()
     try:
-        start = time.perf_counter()
         with pytest.raises(DatasetError, match="the header declares shape") as info:
             load_idx(path)
-        elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 1.0
     assert peak < 4 << 20, f"allocated {peak} bytes for a {len(data)}-byte file"
     if compress:
         assert "more than a gzip file of" in str(info.value)

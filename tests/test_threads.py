@@ -78,7 +78,6 @@ def test_prediction_is_bitwise_equal_for_any_thread_count_and_matches_reference(
     on one thread each, and small ones into GEMM splits: the same bits on any
     thread count, through both the engine and the estimator's one-call
     serving path, and the reference's values."""
-    from fastmlp import reference
     rng = np.random.default_rng(4)
     X = rng.standard_normal((n, 60)).astype(dtype)
     sizes = (60, 300, 40, 3)
