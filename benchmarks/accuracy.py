@@ -253,58 +253,58 @@ def diabetes(args):
     perm = np.random.RandomState(0).permutation(len(y))
     train, test = perm[:331], perm[331:]
     seeds = list(range(10))
-    lines, seconds, ours_all, theirs_all = [], 0.0, [], []
+    lines, seconds = [], 0.0
+    ours_all, ours32_all, theirs_all = [], [], []
     for name, params in DIABETES_SETTINGS:
-        ours, theirs = [], []
+        ours, ours32, theirs = [], [], []
         for seed in seeds:
-            model = MLPRegressor(standardize=True, random_state=seed, n_threads=args.threads,
-                                 **params)
+            # scikit-learn computes in float64 on float64 input: the same settings for
+            # fastmlp are dtype='float64'. float32 (fastmlp's default) is reported too.
+            model = MLPRegressor(standardize=True, random_state=seed, dtype="float64",
+                                 n_threads=args.threads, **params)
             start = time.perf_counter()
             quiet(model.fit, X[train], y[train])
             seconds += time.perf_counter() - start
             ours.append(model.score(X[test], y[test]))
+            model32 = MLPRegressor(standardize=True, random_state=seed, n_threads=args.threads,
+                                   **params)
+            ours32.append(quiet(model32.fit, X[train], y[train]).score(X[test], y[test]))
             sk = make_pipeline(StandardScaler(), SkMLPRegressor(random_state=seed, **params))
             quiet(sk.fit, X[train], y[train])
             theirs.append(sk.score(X[test], y[test]))
-        diff = np.subtract(ours, theirs)
-        se = diff.std(ddof=1) / np.sqrt(len(diff))
-        lines.append(f"{name}: fastmlp {np.mean(ours):.4f}, scikit-learn {np.mean(theirs):.4f} "
-                     f"(difference {diff.mean():+.4f} +- {se:.4f} s.e.)")
+        lines.append(f"{name}: fastmlp float64 {np.mean(ours):.4f}, float32 "
+                     f"{np.mean(ours32):.4f}, scikit-learn {np.mean(theirs):.4f}")
         print("  " + lines[-1], flush=True)
         ours_all += ours
+        ours32_all += ours32
         theirs_all += theirs
     ours_mean, theirs_mean = float(np.mean(ours_all)), float(np.mean(theirs_all))
-    diff = np.subtract(ours_all, theirs_all)
-    se = diff.std(ddof=1) / np.sqrt(len(diff))
-    # The same settings in scikit-learn's arithmetic (float64, no shuffling, which is the
-    # one random stream the two libraries do not share) must give the same model.
-    same = 0.0
-    for _, params in DIABETES_SETTINGS:
-        for seed in range(3):
-            kw = dict(random_state=seed, shuffle=False, **params)
-            model = MLPRegressor(standardize=True, dtype="float64", n_threads=args.threads, **kw)
-            sk = make_pipeline(StandardScaler(), SkMLPRegressor(**kw))
-            r_ours = quiet(model.fit, X[train], y[train]).score(X[test], y[test])
-            r_theirs = quiet(sk.fit, X[train], y[train]).score(X[test], y[test])
-            same = max(same, abs(r_ours - r_theirs))
-    print(f"  float64, shuffle=False: largest |R^2 difference| {same:.1e}", flush=True)
+    ours32_mean = float(np.mean(ours32_all))
+    largest = float(np.max(np.abs(np.subtract(ours_all, theirs_all))))
+    diff32 = np.subtract(ours32_all, theirs_all)
+    se32 = diff32.std(ddof=1) / np.sqrt(len(diff32))
+    print(f"  float64: largest |R^2 difference| over the 30 runs {largest:.1e}", flush=True)
     return dict(
         target="R^2 at least scikit-learn's MLPRegressor with the same settings",
         config="raw diabetes (442 x 10), fixed split: RandomState(0).permutation(442), first "
-               "331 rows train, last 111 test; fastmlp MLPRegressor(standardize=True, float32) "
-               "vs scikit-learn make_pipeline(StandardScaler(), MLPRegressor) (float64), same "
-               "parameters, adam, 3 settings x seeds 0-9",
+               "331 rows train, last 111 test; fastmlp MLPRegressor(standardize=True, "
+               "dtype='float64') vs scikit-learn make_pipeline(StandardScaler(), MLPRegressor) "
+               "(float64), same parameters and random_state, adam, 3 settings x seeds 0-9",
         seeds=seeds, epochs="to convergence (tol 1e-4) or max_iter",
         train_seconds=seconds, value=ours_mean,
         measured=f"mean test R^2 over 30 runs: fastmlp {ours_mean:.4f}, scikit-learn "
-                 f"{theirs_mean:.4f} (same run; difference {ours_mean - theirs_mean:+.4f} "
-                 f"+- {se:.4f} s.e.)",
-        met=ours_mean >= theirs_mean,
-        notes="met means fastmlp's mean R^2 >= scikit-learn's, with no allowance for seed "
-              "noise. Per setting (mean of 10 seeds): " + "; ".join(lines) + ". The "
-              "libraries differ only in the shuffling stream and fastmlp's float32: with "
-              "dtype='float64' and shuffle=False both give the same R^2 to "
-              f"{max(same, 1e-16):.0e} (3 settings x seeds 0-2). Time: fastmlp's 30 fits")
+                 f"{theirs_mean:.4f} (same run; largest per-run |difference| {largest:.0e}); "
+                 f"fastmlp float32 {ours32_mean:.4f} ({ours32_mean - theirs_mean:+.5f} +- "
+                 f"{se32:.5f} s.e.)",
+        # The same model to rounding counts as "at least": 1e-9 allows float64 rounding
+        # (the runs differ by ~1e-15), nothing a different model could hide in.
+        met=ours_mean >= theirs_mean - 1e-9,
+        notes="met means fastmlp's mean R^2 (float64) >= scikit-learn's, equality to "
+              "1e-9 counting as at least. With the same random_state fastmlp draws "
+              "scikit-learn's initial weights and, in fit, shuffles with scikit-learn's "
+              "stream (RandomState.shuffle of the previous order each epoch), so in float64 "
+              "it trains the same model. Per setting (mean of 10 seeds): "
+              + "; ".join(lines) + ". Time: fastmlp's 30 float64 fits")
 
 
 # ---- the table ---------------------------------------------------------------------------

@@ -133,7 +133,8 @@ typedef struct {
 /* One epoch in progress; C advances pos and loss_sum between slices. */
 typedef struct {
     int64_t batch_size;
-    int shuffle;
+    int shuffle;              /* 0: X's order, 1: drawn from the engine's RNG,
+                                 2: the caller filled perm */
     double alpha, l1;         /* L2 (scikit-learn's alpha) and L1 strengths */
     int64_t *perm;            /* n entries: the epoch's sample order */
     int64_t pos;              /* samples done */

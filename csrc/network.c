@@ -82,11 +82,11 @@ void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)
     ep->loss_sum = 0;
     ep->penalty_sum = 0;
     ep->nonfinite_at = -1;
-    if (ep->shuffle) {
+    if (ep->shuffle == 1) {
         fmlp_rng_permutation(rng, ep->perm, n);
-    } else {
+    } else if (ep->shuffle == 0) {
         for (int64_t i = 0; i < n; i++) ep->perm[i] = i;
-    }
+    } /* else the caller's order (validated by the caller) is in perm */
 }
 
 #define FMLP_TEMPLATE "network_impl.h"

@@ -42,7 +42,9 @@ engine's global step counter (steps since the optimizer was set, part of the
 state) and the hidden layer index, so they do not depend on thread count.
 
 Training: ``train_epoch(X, y, sample_weight=None, *, batch_size, shuffle,
-alpha=0.0, l1=0.0)`` runs one epoch of minibatch steps and returns the mean
+alpha=0.0, l1=0.0, order=None)`` runs one epoch of minibatch steps (in X's
+order, in an order drawn from the engine's generator when ``shuffle``, or in
+``order``, a permutation of range(n) the caller chose, which then wins) and returns the mean
 training loss over the epoch as scikit-learn reports it (each batch's mean loss
 plus 0.5 * alpha * sum(W**2) / sum(batch weights), weighted by batch size).
 ``X`` is (n, n_features) in the engine dtype with unit column stride; ``y`` is
@@ -153,6 +155,20 @@ def make_engine(layer_sizes, *, engine=None, **kwargs):
 
         return ReferenceEngine(layer_sizes, **kwargs)
     return Engine(layer_sizes, **kwargs)
+
+
+def check_order(order, n):
+    """``order`` as int64 after checking it is a permutation of range(n): the
+    engine reads rows through it, so anything else is refused here."""
+    a = np.asarray(order)
+    if a.shape != (n,) or a.dtype.kind not in "iu":
+        raise ValueError(f"order must be a 1-D integer array holding a permutation of "
+                         f"range({n}), got {a.dtype} of shape {a.shape}")
+    a = a.astype(np.int64, copy=False)
+    if n and (a.min() < 0 or a.max() >= n or np.bincount(a, minlength=n).max() != 1):
+        raise ValueError(f"order must hold each of 0..{n - 1} exactly once (a permutation of "
+                         f"range({n}))")
+    return a
 
 
 class CSR:
@@ -375,7 +391,8 @@ class Engine:
         raise _core.EngineStatusError(f"engine status {status} {where}")
 
     # ---- training and inference ----
-    def train_epoch(self, X, y, sample_weight=None, *, batch_size, shuffle, alpha=0.0, l1=0.0):
+    def train_epoch(self, X, y, sample_weight=None, *, batch_size, shuffle, alpha=0.0, l1=0.0,
+                    order=None):
         if self._solver is None:
             raise RuntimeError("train_epoch needs an optimizer: call set_optimizer() first")
         batch_size = int(batch_size)
@@ -388,8 +405,12 @@ class Engine:
         work = self._work_for(batch)
         if self._perm is None or self._perm.shape[0] != n:
             self._perm = np.empty(n, dtype=np.int64)
+        mode = 1 if shuffle else 0
+        if order is not None:
+            self._perm[...] = check_order(order, n)
+            mode = 2
         status, loss_sum, penalty_sum, at = self._core.train_epoch(
-            X, labels, Y, w, batch, bool(shuffle), float(alpha), float(l1), self._perm, work,
+            X, labels, Y, w, batch, mode, float(alpha), float(l1), self._perm, work,
             _SLICE_SECONDS)
         if status != 0:
             self._raise_status(status, f"in the batch starting at position {at} of the epoch's "

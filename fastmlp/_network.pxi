@@ -308,9 +308,11 @@ cdef class NetCore:
         return fmlp_forward_work_size_f64(&self.net, rows)
 
     def train_epoch(self, object X, object labels, object Y, object w, int64_t batch_size,
-                    bint shuffle, double alpha, double l1, cnp.ndarray perm, cnp.ndarray work,
+                    int shuffle, double alpha, double l1, cnp.ndarray perm, cnp.ndarray work,
                     double slice_seconds):
         """One epoch. Returns (status, loss_sum, penalty_sum, nonfinite_at).
+        shuffle: 0 X's order, 1 an order drawn from the engine's generator, 2 the
+        order already in perm (the caller checked it is a permutation of range(n)).
         Between time slices the GIL is taken to check for Ctrl-C; a pending
         KeyboardInterrupt propagates with the weights of the last full step."""
         cdef fmlp_data d
@@ -321,6 +323,8 @@ cdef class NetCore:
         _c_array(perm, "perm", cnp.NPY_INT64, "int64", 1, True)
         if perm.shape[0] < d.n:
             raise ValueError(f"perm has {perm.shape[0]} entries, but X has {d.n} rows")
+        if shuffle not in (0, 1, 2):
+            raise ValueError(f"shuffle must be 0, 1 or 2, got {shuffle}")
         cdef void *pw = cnp.PyArray_DATA(work)
         cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
         ep.batch_size = batch_size

@@ -11,8 +11,11 @@ Differences from scikit-learn worth knowing (all documented on the classes):
 - ``dtype='float32'`` by default (scikit-learn computes in the input's float
   dtype); pass ``dtype='float64'`` for scikit-learn's numbers.
 - ``warm_start`` and ``partial_fit`` keep the optimizer state (velocities,
-  Adam moments, the current learning rate) and the RNG stream, so five epochs
-  plus five more equal ten. ``n_iter_`` counts epochs since initialization
+  Adam moments, the current learning rate) and the engine's RNG stream, so
+  five partial_fit epochs plus five more equal ten. ``fit`` shuffles with
+  scikit-learn's stream (the RandomState that drew the weights, continued;
+  each fit call starts it afresh, as scikit-learn does), so a fit with the
+  same random_state in float64 is scikit-learn's run. ``n_iter_`` counts epochs since initialization
   (scikit-learn restarts it on every fit); ``max_iter`` still bounds each call.
 - Sparse input is refused with a clear error (densify it yourself).
 - The training loss of ``squared_error`` is reported as scikit-learn reports
@@ -705,13 +708,16 @@ class _BaseMLP(BaseEstimator):
         w = None if w is None else w.astype(c.dtype)
         # -- from here on the model changes ---------------------------------------------
         if first:
-            self._initialize(Xc, names, spec, the_classes, c, scaler)
+            order_rs = self._initialize(Xc, names, spec, the_classes, c, scaler)
         else:
             self._refresh_engine(c)
+            # A warm-start fit shuffles from random_state afresh, as scikit-learn's does.
+            order_rs = _check_random_state(self.random_state)
         if c.solver == "lbfgs":
             self._fit_lbfgs(Xc, y_enc, w, c)
         else:
-            self._fit_stochastic(Xc, y_enc, w, sw, idx, c, incremental, val)
+            self._fit_stochastic(Xc, y_enc, w, sw, idx, c, incremental, val,
+                                 order_rs if not incremental else None)
         return self
 
     def _check_two_weighted_classes(self, idx, w, classes):
@@ -788,6 +794,10 @@ class _BaseMLP(BaseEstimator):
             config["layer0_layout"] = "in_out"
         engine = self._build_engine(config)
         self._init_weights(engine, sizes, rs, c)
+        # A fresh fit shuffles with scikit-learn's stream: the RandomState that drew
+        # the weights, continued (a copy, taken before the engine seed is drawn).
+        order_rs = np.random.RandomState()
+        order_rs.set_state(rs.get_state())
         # The engine's own generator continues the RandomState that drew the weights.
         seed = int(rs.randint(np.iinfo(np.int64).max, dtype=np.int64))
         engine.seed(seed)
@@ -827,6 +837,7 @@ class _BaseMLP(BaseEstimator):
             self.best_loss_ = np.inf
         self._validation = None
         self._bind_views()
+        return order_rs
 
     @staticmethod
     def _init_weights(engine, sizes, rs, c):
@@ -985,7 +996,11 @@ class _BaseMLP(BaseEstimator):
             return _weighted_mean(out.argmax(axis=1) == y_enc.argmax(axis=1), sample_weight)
         return _weighted_mean(((out > 0.5) == (y_enc > 0.5)).all(axis=1), sample_weight)
 
-    def _fit_stochastic(self, X, y, w, w_score, idx, c, incremental, explicit_val):
+    def _fit_stochastic(self, X, y, w, w_score, idx, c, incremental, explicit_val,
+                        order_rs=None):
+        """Epochs of minibatch steps. With order_rs (a fresh fit) the sample order
+        is scikit-learn's: each epoch the previous order is permuted by
+        order_rs.shuffle(arange(n)); otherwise the engine's generator draws it."""
         eng = self._engine
         val = None
         if explicit_val is not None:
@@ -1012,11 +1027,16 @@ class _BaseMLP(BaseEstimator):
             batch_size = min(c.batch_size, n)
         epochs = 1 if incremental else c.max_iter
         self.stop_training_ = False
+        order = np.arange(n) if c.shuffle and order_rs is not None else None
         try:
             for epoch in range(1, epochs + 1):
                 start = time.perf_counter()
+                if order is not None:
+                    step = np.arange(n)
+                    order_rs.shuffle(step)
+                    order = order[step]
                 value = eng.train_epoch(X, y, w, batch_size=batch_size, shuffle=c.shuffle,
-                                        alpha=c.alpha, l1=c.l1)
+                                        alpha=c.alpha, l1=c.l1, order=order)
                 seconds = time.perf_counter() - start
                 loss = self._reported(float(value), float(eng.last_penalty))
                 self.n_iter_ += 1
@@ -1549,9 +1569,15 @@ _PARAMS_DOC = """
 
     Seeding: ``random_state`` seeds a NumPy RandomState that draws the initial
     weights exactly as scikit-learn does, then one int64 seed
-    (``randint(2**63 - 1)``) for the engine's own generator (shuffling,
-    dropout) and the validation split. warm_start and partial_fit continue
-    that generator and keep the optimizer state.
+    (``randint(2**63 - 1)``) for the engine's own generator (partial_fit's
+    shuffling, dropout) and the validation split. ``fit`` shuffles as
+    scikit-learn does: each epoch the previous sample order is permuted by
+    ``RandomState.shuffle(arange(n))`` from the RandomState that drew the
+    weights, continued (a warm_start fit starts ``random_state`` afresh, as
+    scikit-learn does). So in float64, without early stopping, a fit is
+    scikit-learn's run to rounding. partial_fit continues the engine's
+    generator and warm_start and partial_fit keep the optimizer state, so
+    five partial_fit epochs plus five more equal ten.
 
     Early stopping with partial_fit: the validation set is
     ``validation_data=(X_val, y_val[, w_val])`` when given (kept for later

@@ -520,6 +520,10 @@ class ReferenceEngine:
                                                                     "adam_v": zeros.copy()}
         self._step = 0
 
+    def permutation(self, n):
+        """The sample order the next shuffled epoch would use (advances the RNG)."""
+        return self._rng.permutation(int(n))
+
     def get_state(self):
         state = {"solver": self._solver or "", "learning_rate": float(self.learning_rate),
                  "step": int(self._step), "rng_state": np.array(self._rng.state, dtype=np.uint64),
@@ -648,9 +652,10 @@ class ReferenceEngine:
         return params, moments
 
     # ---- public interface -----------------------------------------------------------
-    def train_epoch(self, X, y, sample_weight=None, *, batch_size, shuffle, alpha=0.0, l1=0.0):
+    def train_epoch(self, X, y, sample_weight=None, *, batch_size, shuffle, alpha=0.0, l1=0.0,
+                    order=None):
         X = _dense(X)
-        from ._engine import NonFiniteLossError
+        from ._engine import NonFiniteLossError, check_order
 
         if self._solver is None:
             raise RuntimeError("train_epoch needs an optimizer: call set_optimizer() first")
@@ -658,7 +663,10 @@ class ReferenceEngine:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         n = X.shape[0]
-        order = self._rng.permutation(n) if shuffle else None
+        if order is not None:
+            order = check_order(order, n)
+        elif shuffle:
+            order = self._rng.permutation(n)
         total = penalty_total = 0.0
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)

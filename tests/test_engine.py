@@ -195,6 +195,57 @@ def test_permutation_matches_reference_rng():
         np.testing.assert_array_equal(c.permutation(n), rr.permutation(n))
 
 
+@pytest.mark.parametrize("kind", ["c", "reference"])
+def test_epoch_in_a_given_order(kind, dtype):
+    """order= runs the epoch in the caller's permutation: the same as the order a
+    shuffled epoch draws, and it leaves the engine's generator untouched."""
+    sizes = (6, 10, 4)
+    c, r = make_pair(sizes, "relu", "softmax", "cross_entropy", dtype, seed=2)
+    drawn, given = (c, make_pair(sizes, "relu", "softmax", "cross_entropy", dtype, seed=2)[0]) \
+        if kind == "c" else (r, make_pair(sizes, "relu", "softmax", "cross_entropy", dtype,
+                                          seed=2)[1])
+    X, y = make_data(53, sizes, "labels", dtype, seed=4)
+    for e in (drawn, given):
+        e.set_optimizer("sgd", learning_rate=0.05, momentum=0.9)
+        e.seed(77)
+    for _ in range(2):
+        order = given.permutation(53)  # the order drawn's next epoch will draw
+        la = drawn.train_epoch(X, y, batch_size=8, shuffle=True)
+        state = given.get_state()["rng_state"]
+        lb = given.train_epoch(X, y, batch_size=8, shuffle=True, order=order.astype(np.int32))
+        np.testing.assert_array_equal(given.get_state()["rng_state"], state)
+        assert la == lb
+        np.testing.assert_array_equal(drawn.params, given.params)
+    # A given order that is not the identity changes the result (the order is used).
+    before = given.params.copy()
+    drawn.params[...] = before
+    drawn.train_epoch(X, y, batch_size=8, shuffle=False)
+    given.params[...] = before
+    given.train_epoch(X, y, batch_size=8, shuffle=False, order=np.arange(53)[::-1])
+    assert not np.array_equal(drawn.params, given.params)
+
+
+@pytest.mark.parametrize("kind", ["c", "reference"])
+@pytest.mark.parametrize("bad,match", [
+    (np.arange(52), "permutation of range"),
+    (np.arange(53).astype(float), "integer array"),
+    (np.r_[np.arange(52), 51], "exactly once"),
+    (np.r_[np.arange(52), 53], "exactly once"),
+    (np.r_[np.arange(1, 53), -1], "exactly once"),
+    (np.arange(53).reshape(53, 1), "permutation of range"),
+])
+def test_bad_orders_are_refused(kind, bad, match):
+    sizes = (6, 10, 4)
+    c, r = make_pair(sizes, "relu", "softmax", "cross_entropy", np.float64)
+    e = c if kind == "c" else r
+    e.set_optimizer("sgd", learning_rate=0.05)
+    X, y = make_data(53, sizes, "labels", np.float64, seed=4)
+    before = e.params.copy()
+    with pytest.raises(ValueError, match=match):
+        e.train_epoch(X, y, batch_size=8, shuffle=True, order=bad)
+    np.testing.assert_array_equal(e.params, before)
+
+
 def test_state_round_trip_continues_identically(dtype):
     sizes = (6, 8, 3)
     X, y = make_data(50, sizes, "labels", dtype)

@@ -2,6 +2,7 @@
 It deliberately leaves scikit-learn's numbers to test_sklearn_compat.py; any engine may run it.
 """
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -419,8 +420,10 @@ WARM_CONFIGS = [
 @pytest.mark.parametrize("config", WARM_CONFIGS, ids=["adam-dropout", "nesterov", "invscaling",
                                                        "adaptive"])
 def test_warm_start_and_partial_fit_continue_exactly(config):
+    """In X's order, ten epochs = five + five more (warm_start) = ten partial_fit
+    calls: the optimizer state, schedule and dropout stream all continue."""
     X, y = blobs(90)
-    kw = dict(hidden_layer_sizes=(12,), batch_size=16, random_state=3, **config)
+    kw = dict(hidden_layer_sizes=(12,), batch_size=16, random_state=3, shuffle=False, **config)
     once = MLPClassifier(max_iter=10, **kw).fit(X, y)
     twice = MLPClassifier(max_iter=5, **kw).fit(X, y)
     twice.set_params(warm_start=True).fit(X, y)
@@ -433,6 +436,40 @@ def test_warm_start_and_partial_fit_continue_exactly(config):
         assert other.loss_curve_ == once.loss_curve_
         assert other.n_iter_ == 10 and other.t_ == 10 * 90
     assert once._engine.learning_rate == partial._engine.learning_rate
+
+
+@pytest.mark.parametrize("config", WARM_CONFIGS, ids=["adam-dropout", "nesterov", "invscaling",
+                                                       "adaptive"])
+def test_shuffled_partial_fit_continues_exactly_through_a_pickle(config):
+    """partial_fit shuffles with the engine's generator, which a pickle carries:
+    ten calls equal five, a pickle round trip, and five more."""
+    X, y = blobs(90)
+    kw = dict(hidden_layer_sizes=(12,), batch_size=16, random_state=3, **config)
+    ten, half = MLPClassifier(**kw), MLPClassifier(**kw)
+    for _ in range(10):
+        ten.partial_fit(X, y, classes=[0, 1, 2])
+    for _ in range(5):
+        half.partial_fit(X, y, classes=[0, 1, 2])
+    half = pickle.loads(pickle.dumps(half))
+    for _ in range(5):
+        half.partial_fit(X, y)
+    for p, q in zip(ten.coefs_ + ten.intercepts_, half.coefs_ + half.intercepts_):
+        np.testing.assert_array_equal(p, q)
+    assert half.loss_curve_ == ten.loss_curve_
+
+
+def test_fit_shuffles_with_the_random_state_stream():
+    """fit's order comes from random_state (scikit-learn's stream): the same seed
+    gives the same model, another seed another order, and shuffle=False X's order."""
+    X, y = blobs(90)
+    kw = dict(hidden_layer_sizes=(12,), batch_size=16, max_iter=3)
+    a = MLPClassifier(random_state=3, **kw).fit(X, y)
+    b = MLPClassifier(random_state=3, **kw).fit(X, y)
+    c = MLPClassifier(random_state=3, shuffle=False, **kw).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+    d = MLPClassifier(random_state=4, **kw).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], d.coefs_[0])
 
 
 def test_partial_fit_classes_and_labels():

@@ -66,13 +66,16 @@ PARITY = [
 ]
 
 
+@pytest.mark.parametrize("shuffle", [False, True], ids=["in-order", "shuffled"])
 @pytest.mark.parametrize("kind,config", PARITY, ids=[f"{k}-{i}" for i, (k, _) in enumerate(PARITY)])
-def test_same_trajectory_as_scikit_learn_in_float64(kind, config):
+def test_same_trajectory_as_scikit_learn_in_float64(kind, config, shuffle):
+    """Same random_state: scikit-learn's initial weights and, in fit, its shuffling
+    stream, so the whole run is scikit-learn's."""
     config = dict(config)
     use_weights = config.pop("sample_weight", False)
     X, y = data(kind)
     sw = np.random.RandomState(9).uniform(0.2, 3.0, len(X)) if use_weights else None
-    common = dict(hidden_layer_sizes=(7, 5), max_iter=6, shuffle=False, random_state=3,
+    common = dict(hidden_layer_sizes=(7, 5), max_iter=6, shuffle=shuffle, random_state=3,
                   batch_size=32)
     common.update(config)
     regressor = kind in ("regression", "multioutput")
@@ -96,6 +99,22 @@ def test_same_trajectory_as_scikit_learn_in_float64(kind, config):
     assert ours.out_activation_ == theirs.out_activation_
     assert (ours.n_layers_, ours.n_outputs_) == (theirs.n_layers_, theirs.n_outputs_)
     assert ours.score(X, y, sample_weight=sw) == pytest.approx(theirs.score(X, y, sw), rel=1e-9)
+
+
+def test_warm_start_fit_is_scikit_learns_too():
+    """A warm-start fit starts random_state's shuffling stream afresh, as
+    scikit-learn's does: fit + warm fit is scikit-learn's fit + warm fit. (Plain
+    SGD: scikit-learn also restarts the optimizer state, which fastmlp keeps.)"""
+    X, y = data("multiclass")
+    kw = dict(hidden_layer_sizes=(7,), max_iter=4, random_state=5, batch_size=32,
+              solver="sgd", momentum=0.0, learning_rate_init=0.05)
+    ours = MLPClassifier(dtype="float64", **kw).fit(X, y)
+    theirs = SkClassifier(**kw).fit(X, y)
+    ours.set_params(warm_start=True, max_iter=3).fit(X, y)
+    theirs.set_params(warm_start=True, max_iter=3).fit(X, y)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=RTOL)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-13)
 
 
 @pytest.mark.parametrize("activation", ["relu", "logistic", "tanh", "identity"])
