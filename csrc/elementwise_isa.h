@@ -21,7 +21,12 @@
     .colsum_##S = k_colsum_##S,                             \
     .sgd_update_##S = k_sgd_update_##S,                     \
     .momentum_update_##S = k_momentum_update_##S,           \
-    .adam_update_##S = k_adam_update_##S,
+    .adam_update_##S = k_adam_update_##S,                   \
+    .adam_apply_##S = k_adam_apply_##S,                     \
+    .csr_fwd_rows_##S = k_csr_fwd_rows_##S,                 \
+    .csr_t_cols_##S = k_csr_t_cols_##S,                     \
+    .sum_squares_##S = k_sum_squares_##S,                   \
+    .sum_abs_##S = k_sum_abs_##S,
 
 const fmlp_vec_table FMLP_VEC_TABLE = {
     FMLP_VEC_ENTRIES(f32)

@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "rng.h"
+#include "vec.h"
 
 /* ---- layout of the flat parameter vector --------------------------------- */
 
@@ -87,6 +88,25 @@ void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)
     } else if (ep->shuffle == 0) {
         for (int64_t i = 0; i < n; i++) ep->perm[i] = i;
     } /* else the caller's order (validated by the caller) is in perm */
+}
+
+/* memcpy split over the pool: the weight snapshots of a big network are
+ * tens of megabytes, more than one core's share of the memory bandwidth. */
+typedef struct {
+    char *dst;
+    const char *src;
+} fmlp_copy_job;
+
+static void fmlp_copy_range(void *vjob, int64_t lo, int64_t hi)
+{
+    const fmlp_copy_job *j = (const fmlp_copy_job *)vjob;
+    memcpy(j->dst + lo, j->src + lo, (size_t)(hi - lo));
+}
+
+static void fmlp_par_copy(void *dst, const void *src, size_t bytes, int nt)
+{
+    fmlp_copy_job j = {(char *)dst, (const char *)src};
+    fmlp_par_range(nt, (int64_t)bytes, 4096, 1 << 20, fmlp_copy_range, &j);
 }
 
 #define FMLP_TEMPLATE "network_impl.h"

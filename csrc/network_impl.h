@@ -4,6 +4,8 @@
  * It never allocates: every buffer is carved from the caller's workspace,
  * sized once per fit for the largest batch, so the step loop allocates nothing. */
 
+#include "sparse_jobs.h"
+
 /* ---- workspace layout ------------------------------------------------------ */
 
 typedef struct {
@@ -18,6 +20,10 @@ typedef struct {
     FMLP_T *grad;          /* [n_params] */
     FMLP_T *snap;          /* [n_params] finite weights to fall back to */
     FMLP_T *snap_m, *snap_v; /* [n_params] the optimizer moments that go with them */
+    uint8_t *rows_hit;     /* [n_in] sparse input, W_0 stored (fan_in, fan_out): rows of the
+                              layer-0 gradient this batch wrote; the rest are zero, unstored */
+    int rows_ok;           /* the caller takes a layer-0 gradient of rows_hit rows only */
+    int g0_rows;           /* 1 when grad's layer-0 part holds only the rows_hit rows */
     char *gemm_work;       /* nt slots of gemm_slot bytes, one per thread */
     size_t gemm_slot;
     int nt;                /* threads this step may use */
@@ -111,6 +117,8 @@ static size_t FMLP_FN(carve_train)(const fmlp_net *net, int64_t B, void *base, F
     ws->snap = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
     ws->snap_m = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
     ws->snap_v = (FMLP_T *)fmlp_carve(&c, (size_t)np * sizeof(FMLP_T));
+    ws->rows_hit = (uint8_t *)fmlp_carve(&c, (size_t)n_in);
+    ws->rows_ok = ws->g0_rows = 0;
     ws->nt = fmlp_net_threads(net);
     ws->gemm_slot = (FMLP_FN(step_gemm_work)(net, B) + 63) / 64 * 64;
     ws->gemm_work = (char *)fmlp_carve(&c, ws->gemm_slot * (size_t)ws->nt);
@@ -134,33 +142,6 @@ static inline FMLP_T *FMLP_FN(biases)(const fmlp_net *net, int64_t l)
     return (FMLP_T *)net->params + fmlp_bias_offset(net, l);
 }
 
-/* Sums over the weights in double, in eight fixed lanes: the lanes vectorize
- * (no reassociation needed) and the result does not depend on the ISA. */
-#define FMLP_LANES 8
-static double FMLP_FN(sum_squares)(const FMLP_T *x, int64_t n)
-{
-    double lane[FMLP_LANES] = {0};
-    int64_t i = 0;
-    for (; i + FMLP_LANES <= n; i += FMLP_LANES)
-        for (int l = 0; l < FMLP_LANES; l++) lane[l] += (double)x[i + l] * (double)x[i + l];
-    double s = 0;
-    for (; i < n; i++) s += (double)x[i] * (double)x[i];
-    for (int l = 0; l < FMLP_LANES; l++) s += lane[l];
-    return s;
-}
-
-static double FMLP_FN(sum_abs)(const FMLP_T *x, int64_t n)
-{
-    double lane[FMLP_LANES] = {0};
-    int64_t i = 0;
-    for (; i + FMLP_LANES <= n; i += FMLP_LANES)
-        for (int l = 0; l < FMLP_LANES; l++) lane[l] += fabs((double)x[i + l]);
-    double s = 0;
-    for (; i < n; i++) s += fabs((double)x[i]);
-    for (int l = 0; l < FMLP_LANES; l++) s += lane[l];
-    return s;
-}
-#undef FMLP_LANES
 
 static int FMLP_FN(all_finite)(const FMLP_T *x, int64_t n)
 {
@@ -208,14 +189,35 @@ static void FMLP_FN(layer0_forward)(const fmlp_net *net, int nt, char *gwork, si
 }
 
 /* grad of W_0 (stored layout) = scale * G^T @ input, OVERWRITTEN (beta 0) or
- * ACCUMULATED (beta 1). Sparse input touches only its non-zero columns. */
+ * ACCUMULATED (beta 1). Sparse input touches only its non-zero columns; when
+ * W_0 is stored (fan_in, fan_out) and beta is 0, only the rows of the
+ * batch's features are written (zeroed first) and ws->rows_hit marks them:
+ * the other rows are zero and stay unwritten (ws->g0_rows = 1), so
+ * FMLP_FN(update) must be given ws->rows_hit. Only where the caller said it
+ * can take that (ws->rows_ok: the training step, not full-batch gradients). */
 static void FMLP_FN(layer0_grad)(const fmlp_net *net, FMLP_FN(train_ws) *ws, FMLP_T *g0, const FMLP_T *G,
                                  const FMLP_FN(input) *in, int64_t B, FMLP_T scale, FMLP_T beta)
 {
     const int64_t fin = net->sizes[0], fout = net->sizes[1];
     const int t = net->w0_transposed;
+    ws->g0_rows = 0;
     if (in->indptr) {
-        if (beta == 0) memset(g0, 0, (size_t)(fin * fout) * sizeof(FMLP_T));
+        if (beta == 0 && t && ws->rows_ok) {  /* t: W_0 stored (fan_in, fan_out) */
+            uint8_t *hit = ws->rows_hit;
+            memset(hit, 0, (size_t)fin);
+            for (int64_t i = 0; i < B; i++) {
+                const int64_t r = in->rows ? in->rows[i] : i;
+                for (int64_t k = in->indptr[r]; k < in->indptr[r + 1]; k++) hit[in->indices[k]] = 1;
+            }
+            ws->g0_rows = 1;
+            /* The product zeroes the hit rows, each thread its own columns. */
+            FMLP_FN(csr_t_job) job = {g0, fout, in->rows, in->indptr, in->indices, in->values, G, fout, B,
+                                      0, scale, hit, fin};
+            FMLP_FN(csr_t_run)(&job, fout, ws->nt);
+            return;
+        } else if (beta == 0) {
+            memset(g0, 0, (size_t)(fin * fout) * sizeof(FMLP_T));
+        }
         FMLP_FN(fmlp_csr_t_matmul_acc)(g0, t ? fout : fin, in->rows, in->indptr, in->indices, in->values,
                                        B, G, fout, fout, !t, scale, ws->nt);
     } else if (t) {
@@ -482,14 +484,51 @@ static int FMLP_FN(backward_sgd)(const fmlp_net *net, FMLP_FN(train_ws) *ws, con
 }
 
 /* Regularisation added to a batch's loss: (0.5 alpha sum W^2 + l1 sum|W|) / sw. */
-static double FMLP_FN(penalty)(const fmlp_net *net, double alpha, double l1, double sw)
+/* The penalty sums run over at most FMLP_PEN_BLOCKS fixed blocks of the
+ * weights, in parallel, then add the block sums in order: the blocks depend
+ * on the number of weights only, so the result does not depend on threads. */
+#define FMLP_PEN_BLOCKS 64
+typedef struct {
+    const FMLP_T *w;
+    int64_t nw, block;
+    int squares, abs;
+    double sq[FMLP_PEN_BLOCKS], ab[FMLP_PEN_BLOCKS];
+} FMLP_FN(penalty_job);
+
+static void FMLP_FN(penalty_blocks)(void *vjob, int64_t lo, int64_t hi)
 {
-    const int64_t nw = fmlp_n_weights(net);
+    FMLP_FN(penalty_job) *j = (FMLP_FN(penalty_job) *)vjob;
+    for (int64_t b = lo; b < hi; b++) {
+        const int64_t a = b * j->block, e = a + j->block < j->nw ? a + j->block : j->nw;
+        if (j->squares) j->sq[b] = fmlp_vec->FMLP_FN(sum_squares)(j->w + a, e - a);
+        if (j->abs) j->ab[b] = fmlp_vec->FMLP_FN(sum_abs)(j->w + a, e - a);
+    }
+}
+
+static double FMLP_FN(penalty)(const fmlp_net *net, double alpha, double l1, double sw, int nt)
+{
+    if (alpha == 0 && l1 == 0) return 0;
+    FMLP_FN(penalty_job) j;
+    j.w = (const FMLP_T *)net->params;
+    j.nw = fmlp_n_weights(net);
+    j.block = (j.nw + FMLP_PEN_BLOCKS - 1) / FMLP_PEN_BLOCKS;
+    if (j.block < 16384) j.block = 16384;
+    j.squares = alpha != 0;
+    j.abs = l1 != 0;
+    const int64_t nb = (j.nw + j.block - 1) / j.block;
+    /* A block is at least 16384 weights: worth a thread from 4 blocks on. */
+    fmlp_par_range(nt, nb, 1, 2, FMLP_FN(penalty_blocks), &j);
+    double sq = 0, ab = 0;
+    for (int64_t b = 0; b < nb; b++) {
+        if (j.squares) sq += j.sq[b];
+        if (j.abs) ab += j.ab[b];
+    }
     double p = 0;
-    if (alpha != 0) p += 0.5 * alpha * FMLP_FN(sum_squares)((const FMLP_T *)net->params, nw);
-    if (l1 != 0) p += l1 * FMLP_FN(sum_abs)((const FMLP_T *)net->params, nw);
+    if (alpha != 0) p += 0.5 * alpha * sq;
+    if (l1 != 0) p += l1 * ab;
     return p / sw;
 }
+#undef FMLP_PEN_BLOCKS
 
 typedef struct {
     const fmlp_optim *opt;
@@ -497,35 +536,96 @@ typedef struct {
     const FMLP_T *g;
     FMLP_T l2, l1;
     int64_t t;
+    FMLP_T adam_step;  /* Adam's bias-corrected step size for step t */
 } FMLP_FN(update_job);
 
-/* The optimizer step on params[lo:hi); elementwise, so any split is exact. */
-static void FMLP_FN(update_range)(void *vjob, int64_t lo, int64_t hi)
+/* The optimizer step on params[lo:hi) with gradient g[0 .. hi - lo);
+ * elementwise, so any split is exact. */
+static void FMLP_FN(update_span)(const FMLP_FN(update_job) *j, int64_t lo, int64_t hi, const FMLP_T *g)
 {
-    const FMLP_FN(update_job) *j = (const FMLP_FN(update_job) *)vjob;
     const fmlp_optim *opt = j->opt;
     const FMLP_T lr = (FMLP_T)opt->lr;
     const int64_t n = hi - lo;
-    if (opt->solver == FMLP_SOLVER_ADAM)
-        FMLP_FN(fmlp_adam_update)(j->p + lo, j->m + lo, j->v + lo, j->g + lo, n, lr, (FMLP_T)opt->beta1,
-                                  (FMLP_T)opt->beta2, (FMLP_T)opt->eps, j->t, j->l2, j->l1);
+    if (opt->solver == FMLP_SOLVER_ADAM)  /* the kernel fmlp_adam_update runs, step precomputed */
+        fmlp_vec->FMLP_FN(adam_apply)(j->p + lo, j->m + lo, j->v + lo, g, n, j->adam_step,
+                                      (FMLP_T)opt->beta1, (FMLP_T)opt->beta2, (FMLP_T)opt->eps,
+                                      j->l2, j->l1);
     else if (opt->momentum > 0)
-        FMLP_FN(fmlp_momentum_update)(j->p + lo, j->m + lo, j->g + lo, n, lr, (FMLP_T)opt->momentum,
+        FMLP_FN(fmlp_momentum_update)(j->p + lo, j->m + lo, g, n, lr, (FMLP_T)opt->momentum,
                                       opt->nesterov, j->l2, j->l1);
     else
-        FMLP_FN(fmlp_sgd_update)(j->p + lo, j->g + lo, n, lr, j->l2, j->l1);
+        FMLP_FN(fmlp_sgd_update)(j->p + lo, g, n, lr, j->l2, j->l1);
 }
 
+static void FMLP_FN(update_range)(void *vjob, int64_t lo, int64_t hi)
+{
+    const FMLP_FN(update_job) *j = (const FMLP_FN(update_job) *)vjob;
+    FMLP_FN(update_span)(j, lo, hi, j->g + lo);
+}
+
+/* A zero gradient to read for the rows a sparse batch did not touch: small
+ * enough to stay in L1, so those rows cost no gradient traffic. */
+#define FMLP_ZERO_SPAN 1024
+static const FMLP_T FMLP_FN(zero_grad)[FMLP_ZERO_SPAN];
+
+typedef struct {
+    FMLP_FN(update_job) u;
+    const uint8_t *hit;
+    int64_t width;
+} FMLP_FN(rows_update_job);
+
+/* The step on layer-0 weight rows [r0, r1) (W_0 stored (fan_in, fan_out)):
+ * runs of rows the batch touched read their gradient, the other runs a
+ * zero one: the same arithmetic as a dense zero gradient, element by element. */
+static void FMLP_FN(update_rows)(void *vjob, int64_t r0, int64_t r1)
+{
+    const FMLP_FN(rows_update_job) *j = (const FMLP_FN(rows_update_job) *)vjob;
+    const int64_t w = j->width;
+    for (int64_t r = r0; r < r1;) {
+        const uint8_t h = j->hit[r];
+        const int64_t s = r;
+        while (r < r1 && j->hit[r] == h) r++;
+        const int64_t lo = s * w, hi = r * w;
+        if (h) {
+            FMLP_FN(update_span)(&j->u, lo, hi, j->u.g + lo);
+        } else {
+            for (int64_t a = lo; a < hi; a += FMLP_ZERO_SPAN) {
+                const int64_t b = hi - a < FMLP_ZERO_SPAN ? hi : a + FMLP_ZERO_SPAN;
+                FMLP_FN(update_span)(&j->u, a, b, FMLP_FN(zero_grad));
+            }
+        }
+    }
+}
+
+/* rows_hit: NULL when grad is whole, else the layer-0 rows grad holds (the
+ * others are zero and unwritten; see FMLP_FN(layer0_grad)). */
 static void FMLP_FN(update)(const fmlp_net *net, fmlp_optim *opt, const FMLP_T *grad, double alpha,
-                            double l1, double sw, int nt)
+                            double l1, double sw, int nt, const uint8_t *rows_hit)
 {
     const int64_t nw = fmlp_n_weights(net), np = fmlp_n_params(net);
     /* Weights carry the penalties; biases (the tail of params) do not. A
      * batch without weight (sw == 0) has a zero gradient, penalties included. */
     FMLP_FN(update_job) job = {opt, (FMLP_T *)net->params, (FMLP_T *)opt->m, (FMLP_T *)opt->v, grad,
                                sw > 0 ? (FMLP_T)(alpha / sw) : (FMLP_T)0,
-                               sw > 0 ? (FMLP_T)(l1 / sw) : (FMLP_T)0, opt->step + 1};
-    fmlp_par_range(nt, nw, 64, 32768, FMLP_FN(update_range), &job);
+                               sw > 0 ? (FMLP_T)(l1 / sw) : (FMLP_T)0, opt->step + 1, 0};
+    if (opt->solver == FMLP_SOLVER_ADAM)
+        job.adam_step = FMLP_FN(fmlp_adam_step)((FMLP_T)opt->lr, (FMLP_T)opt->beta1,
+                                                (FMLP_T)opt->beta2, job.t);
+    if (rows_hit) {
+        /* Layer 0's weights come first in params (fmlp_weight_offset(net, 0) == 0). */
+        const int64_t fin = net->sizes[0], fout = net->sizes[1];
+        FMLP_FN(rows_update_job) rj = {job, rows_hit, fout};
+        fmlp_par_range(nt, fin, 1, 32768 / fout + 1, FMLP_FN(update_rows), &rj);
+        FMLP_FN(update_job) rest = job;
+        const int64_t n0 = fin * fout;
+        rest.p += n0;
+        rest.g += n0;
+        if (rest.m) rest.m += n0;
+        if (rest.v) rest.v += n0;
+        fmlp_par_range(nt, nw - n0, 64, 32768, FMLP_FN(update_range), &rest);
+    } else {
+        fmlp_par_range(nt, nw, 64, 32768, FMLP_FN(update_range), &job);
+    }
     FMLP_FN(update_job) bias_job = job;
     bias_job.p += nw;
     bias_job.g += nw;
@@ -644,6 +744,7 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
     if (work_size < FMLP_FN(fmlp_train_work_size)(net, Bmax)) return FMLP_ERR_ARG;
     FMLP_FN(train_ws) ws;
     FMLP_FN(carve_train)(net, Bmax, work, &ws);
+    ws.rows_ok = 1;  /* FMLP_FN(update) below takes ws.rows_hit */
     const int64_t np = fmlp_n_params(net);
     FMLP_T *params = (FMLP_T *)net->params;
 
@@ -652,9 +753,9 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
     const int has_m = opt->solver == FMLP_SOLVER_ADAM || opt->momentum > 0;
     const int has_v = opt->solver == FMLP_SOLVER_ADAM;
     const int64_t step0 = opt->step;
-    memcpy(ws.snap, params, (size_t)np * sizeof(FMLP_T));
-    if (has_m) memcpy(ws.snap_m, m, (size_t)np * sizeof(FMLP_T));
-    if (has_v) memcpy(ws.snap_v, v, (size_t)np * sizeof(FMLP_T));
+    fmlp_par_copy(ws.snap, params, (size_t)np * sizeof(FMLP_T), ws.nt);
+    if (has_m) fmlp_par_copy(ws.snap_m, m, (size_t)np * sizeof(FMLP_T), ws.nt);
+    if (has_v) fmlp_par_copy(ws.snap_v, v, (size_t)np * sizeof(FMLP_T), ws.nt);
     const double t0 = fmlp_seconds();
     int status = FMLP_OK;
 
@@ -674,7 +775,7 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
                 ep->nonfinite_at = b0; /* where: the batch that held the bad label or weight */
                 return st;
             }
-            pen = FMLP_FN(penalty)(net, ep->alpha, ep->l1, sw);
+            pen = FMLP_FN(penalty)(net, ep->alpha, ep->l1, sw, ws.nt);
             loss += pen;
             if (!isfinite(loss)) {
                 ep->nonfinite_at = b0;
@@ -687,12 +788,13 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
                 opt->step++;  /* updated in place, as FMLP_FN(update) would have */
             } else {
                 FMLP_FN(backward_layers)(net, &ws, &in, B, 1, ws.grad, (FMLP_T)1, (FMLP_T)0);
-                FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw, ws.nt);
+                FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw, ws.nt,
+                                ws.g0_rows ? ws.rows_hit : NULL);
             }
         } else {
             /* No weight, no information: the step happens with a zero gradient. */
             memset(ws.grad, 0, (size_t)np * sizeof(FMLP_T));
-            FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw, ws.nt);
+            FMLP_FN(update)(net, opt, ws.grad, ep->alpha, ep->l1, sw, ws.nt, NULL);
         }
         ep->loss_sum += loss * (double)B;
         ep->penalty_sum += pen * (double)B;
@@ -964,7 +1066,7 @@ int FMLP_FN(fmlp_net_loss_grad)(const fmlp_net *net, double *loss_out, FMLP_T *g
     if (grad && first) {
         for (int64_t i = 0; i < fmlp_n_params(net); i++) grad[i] = 0;
     }
-    loss += FMLP_FN(penalty)(net, alpha, l1, sw_total);
+    loss += FMLP_FN(penalty)(net, alpha, l1, sw_total, ws.nt);
     if (grad) {
         const FMLP_T *W = (const FMLP_T *)net->params;
         const int64_t nw = fmlp_n_weights(net);

@@ -52,6 +52,33 @@ static void FMLP_FN(k_momentum_update)(FMLP_T *FMLP_RESTRICT W, FMLP_T *FMLP_RES
 }
 #undef MOMENTUM_LOOP
 
+/* Sums over the weights (the L2 and L1 penalties) in double, in FMLP_LANES
+ * fixed lanes: the lanes vectorize (no reassociation needed) and the result
+ * does not depend on the ISA. */
+static double FMLP_FN(k_sum_squares)(const FMLP_T *x, int64_t n)
+{
+    double lane[FMLP_LANES] = {0};
+    int64_t i = 0;
+    for (; i + FMLP_LANES <= n; i += FMLP_LANES)
+        for (int l = 0; l < FMLP_LANES; l++) lane[l] += (double)x[i + l] * (double)x[i + l];
+    double s = 0;
+    for (; i < n; i++) s += (double)x[i] * (double)x[i];
+    for (int l = 0; l < FMLP_LANES; l++) s += lane[l];
+    return s;
+}
+
+static double FMLP_FN(k_sum_abs)(const FMLP_T *x, int64_t n)
+{
+    double lane[FMLP_LANES] = {0};
+    int64_t i = 0;
+    for (; i + FMLP_LANES <= n; i += FMLP_LANES)
+        for (int l = 0; l < FMLP_LANES; l++) lane[l] += fabs((double)x[i + l]);
+    double s = 0;
+    for (; i < n; i++) s += fabs((double)x[i]);
+    for (int l = 0; l < FMLP_LANES; l++) s += lane[l];
+    return s;
+}
+
 #define ADAM_LOOP(GRAD)                                                     \
     do {                                                                    \
         for (int64_t i = 0; i < n; i++) {                                   \
@@ -64,18 +91,24 @@ static void FMLP_FN(k_momentum_update)(FMLP_T *FMLP_RESTRICT W, FMLP_T *FMLP_RES
         }                                                                   \
     } while (0)
 
+/* Adam with the bias-corrected step size already computed (adam_step):
+ * for callers that update one vector in many small pieces. */
+static void FMLP_FN(k_adam_apply)(FMLP_T *FMLP_RESTRICT W, FMLP_T *FMLP_RESTRICT Mm,
+                                  FMLP_T *FMLP_RESTRICT Vm, const FMLP_T *FMLP_RESTRICT G,
+                                  int64_t n, FMLP_T step, FMLP_T beta1, FMLP_T beta2,
+                                  FMLP_T eps, FMLP_T l2, FMLP_T l1)
+{
+    FMLP_T c1 = (FMLP_T)1 - beta1, c2 = (FMLP_T)1 - beta2;
+    if (l2 == 0 && l1 == 0) ADAM_LOOP(G[i]);
+    else ADAM_LOOP(FMLP_FN(reg_grad)(G[i], W[i], l2, l1));
+}
+
 static void FMLP_FN(k_adam_update)(FMLP_T *FMLP_RESTRICT W, FMLP_T *FMLP_RESTRICT Mm,
                                    FMLP_T *FMLP_RESTRICT Vm, const FMLP_T *FMLP_RESTRICT G,
                                    int64_t n, FMLP_T lr, FMLP_T beta1, FMLP_T beta2,
                                    FMLP_T eps, int64_t t, FMLP_T l2, FMLP_T l1)
 {
-    /* Bias correction folded into the step size, in double: for t in the
-     * thousands, 1 - beta^t would lose digits in float. */
-    double td = (double)t;
-    FMLP_T step = (FMLP_T)((double)lr * sqrt(1.0 - pow((double)beta2, td)) /
-                           (1.0 - pow((double)beta1, td)));
-    FMLP_T c1 = (FMLP_T)1 - beta1, c2 = (FMLP_T)1 - beta2;
-    if (l2 == 0 && l1 == 0) ADAM_LOOP(G[i]);
-    else ADAM_LOOP(FMLP_FN(reg_grad)(G[i], W[i], l2, l1));
+    FMLP_FN(k_adam_apply)(W, Mm, Vm, G, n, FMLP_FN(fmlp_adam_step)(lr, beta1, beta2, t), beta1, beta2,
+                          eps, l2, l1);
 }
 #undef ADAM_LOOP

@@ -37,6 +37,19 @@ static inline double fmlp_lanes_sum(const double acc[FMLP_LANES])
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
+/* Adam's bias correction folded into the step size, in double: for t in the
+ * thousands, 1 - beta^t would lose digits in float. */
+#define FMLP_ADAM_STEP(T, S)                                                                    \
+    static inline T fmlp_adam_step_##S(T lr, T beta1, T beta2, int64_t t)                     \
+    {                                                                                           \
+        double td = (double)t;                                                                  \
+        return (T)((double)lr * sqrt(1.0 - pow((double)beta2, td)) /                            \
+                   (1.0 - pow((double)beta1, td)));                                             \
+    }
+FMLP_ADAM_STEP(float, f32)
+FMLP_ADAM_STEP(double, f64)
+#undef FMLP_ADAM_STEP
+
 /* One entry per kernel of fastmlp_typed.h's elementwise half, both dtypes.
  * S is the dtype suffix; the signatures are the contract's. */
 #define FMLP_VEC_FIELDS(T, S)                                                                   \
@@ -53,7 +66,12 @@ static inline double fmlp_lanes_sum(const double acc[FMLP_LANES])
     void (*colsum_##S)(T *, const T *, int64_t, int64_t);                                      \
     void (*sgd_update_##S)(T *, const T *, int64_t, T, T, T);                                  \
     void (*momentum_update_##S)(T *, T *, const T *, int64_t, T, T, int, T, T);               \
-    void (*adam_update_##S)(T *, T *, T *, const T *, int64_t, T, T, T, T, int64_t, T, T);
+    void (*adam_update_##S)(T *, T *, T *, const T *, int64_t, T, T, T, T, int64_t, T, T);     \
+    void (*adam_apply_##S)(T *, T *, T *, const T *, int64_t, T, T, T, T, T, T);             \
+    void (*csr_fwd_rows_##S)(void *, int64_t, int64_t);                                        \
+    void (*csr_t_cols_##S)(void *, int64_t, int64_t);                                          \
+    double (*sum_squares_##S)(const T *, int64_t);                                             \
+    double (*sum_abs_##S)(const T *, int64_t);
 
 typedef struct fmlp_vec_table {
     FMLP_VEC_FIELDS(float, f32)

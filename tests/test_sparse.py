@@ -35,7 +35,7 @@ def tol(dtype):
 @pytest.mark.parametrize("trans_b", [False, True])
 @pytest.mark.parametrize("with_rows", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_sparse_matmul_matches_oracle(trans_b, with_rows, n_threads, dtype):
+def test_sparse_matmul_matches_oracle(trans_b, with_rows, n_threads, dtype, isa):
     X, dense = random_csr(37, 53, 0.1, dtype)
     rng = np.random.default_rng(5)
     b = rng.standard_normal((29, 53) if trans_b else (53, 29)).astype(dtype)
@@ -51,7 +51,7 @@ def test_sparse_matmul_matches_oracle(trans_b, with_rows, n_threads, dtype):
 
 @pytest.mark.parametrize("out_transposed", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_sparse_t_matmul_accumulates_only_touched_columns(out_transposed, n_threads, dtype):
+def test_sparse_t_matmul_accumulates_only_touched_columns(out_transposed, n_threads, dtype, isa):
     X, dense = random_csr(41, 300, 0.02, dtype, seed=3)
     rng = np.random.default_rng(6)
     g = rng.standard_normal((41, 70)).astype(dtype)
@@ -150,9 +150,40 @@ def test_sparse_training_is_independent_of_thread_count():
         e.params[...] = np.random.default_rng(0).uniform(-0.1, 0.1, e.params.shape)
         e.set_optimizer("adam", learning_rate=0.01)
         e.seed(1)
-        e.train_epoch(X, y, batch_size=64, shuffle=True)
-        engines.append(e)
-    np.testing.assert_array_equal(engines[0].params, engines[1].params)
+        # alpha and l1: the penalty sums (fixed blocks, split over threads) count too.
+        losses = [e.train_epoch(X, y, batch_size=64, shuffle=True, alpha=1e-3, l1=1e-4)
+                  for _ in range(2)]
+        engines.append((e, losses))
+    np.testing.assert_array_equal(engines[0][0].params, engines[1][0].params)
+    assert engines[0][1] == engines[1][1]
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_sparse_training_is_the_same_on_every_isa(solver):
+    """The per-ISA CSR products, the step over touched and untouched rows and
+    the penalty sums together: every ISA path trains the same model (to float32
+    rounding: the dense layers' GEMMs use FMA where the ISA has it)."""
+    import fastmlp
+    X, _ = random_csr(300, 700, 0.03, np.float32, seed=21)
+    y = np.random.default_rng(22).integers(0, 3, size=300).astype(np.int64)
+    before = fastmlp.get_isa()
+    results = {}
+    try:
+        for isa in fastmlp.available_isas():
+            fastmlp.set_isa(isa)
+            e = make_engine((700, 48, 3), hidden_activation="relu", output_activation="softmax",
+                            loss="cross_entropy", dtype=np.float32, layer0_layout="in_out")
+            e.params[...] = np.random.default_rng(0).uniform(-0.1, 0.1, e.params.shape)
+            e.set_optimizer(solver, learning_rate=0.01, momentum=0.9)
+            e.seed(3)
+            loss = e.train_epoch(X, y, batch_size=32, shuffle=True, alpha=1e-3, l1=1e-5)
+            results[isa] = (e.params.copy(), loss)
+    finally:
+        fastmlp.set_isa(before)
+    first = next(iter(results.values()))
+    for isa, (params, loss) in results.items():
+        np.testing.assert_allclose(params, first[0], rtol=1e-4, atol=1e-6, err_msg=isa)
+        assert loss == pytest.approx(first[1], rel=1e-5), isa
 
 
 def test_csr_rows_and_toarray():
