@@ -52,32 +52,35 @@ static void FMLP_FN(k_momentum_update)(FMLP_T *FMLP_RESTRICT W, FMLP_T *FMLP_RES
 }
 #undef MOMENTUM_LOOP
 
-/* Sums over the weights (the L2 and L1 penalties) in double, in FMLP_LANES
- * fixed lanes: the lanes vectorize (no reassociation needed) and the result
- * does not depend on the ISA. */
+/* Sums over the weights (the L2 and L1 penalties) in double, in
+ * FMLP_SUM_LANES fixed lanes: the lanes vectorize (no reassociation needed),
+ * enough of them that the additions' latency does not bound the loop, and
+ * the result does not depend on the ISA. */
+#define FMLP_SUM_LANES 32
 static double FMLP_FN(k_sum_squares)(const FMLP_T *x, int64_t n)
 {
-    double lane[FMLP_LANES] = {0};
+    double lane[FMLP_SUM_LANES] = {0};
     int64_t i = 0;
-    for (; i + FMLP_LANES <= n; i += FMLP_LANES)
-        for (int l = 0; l < FMLP_LANES; l++) lane[l] += (double)x[i + l] * (double)x[i + l];
+    for (; i + FMLP_SUM_LANES <= n; i += FMLP_SUM_LANES)
+        for (int l = 0; l < FMLP_SUM_LANES; l++) lane[l] += (double)x[i + l] * (double)x[i + l];
     double s = 0;
     for (; i < n; i++) s += (double)x[i] * (double)x[i];
-    for (int l = 0; l < FMLP_LANES; l++) s += lane[l];
+    for (int l = 0; l < FMLP_SUM_LANES; l++) s += lane[l];
     return s;
 }
 
 static double FMLP_FN(k_sum_abs)(const FMLP_T *x, int64_t n)
 {
-    double lane[FMLP_LANES] = {0};
+    double lane[FMLP_SUM_LANES] = {0};
     int64_t i = 0;
-    for (; i + FMLP_LANES <= n; i += FMLP_LANES)
-        for (int l = 0; l < FMLP_LANES; l++) lane[l] += fabs((double)x[i + l]);
+    for (; i + FMLP_SUM_LANES <= n; i += FMLP_SUM_LANES)
+        for (int l = 0; l < FMLP_SUM_LANES; l++) lane[l] += fabs((double)x[i + l]);
     double s = 0;
     for (; i < n; i++) s += fabs((double)x[i]);
-    for (int l = 0; l < FMLP_LANES; l++) s += lane[l];
+    for (int l = 0; l < FMLP_SUM_LANES; l++) s += lane[l];
     return s;
 }
+#undef FMLP_SUM_LANES
 
 #define ADAM_LOOP(GRAD)                                                     \
     do {                                                                    \
