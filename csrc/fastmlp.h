@@ -153,6 +153,12 @@ void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n);
 void fmlp_rng_seed_state(fmlp_rng *rng, uint64_t seed);
 uint64_t fmlp_rng_next_u64(fmlp_rng *rng);
 
+/* NumPy's legacy RandomState.uniform(low, low + range, n), bit for bit, from
+ * its MT19937 key[624] and position (RandomState.get_state()); advances both
+ * as NumPy would (mt19937.c). FMLP_ERR_ARG if pos is not in [0, 624]. */
+int fmlp_mt19937_uniform(uint32_t *key, int64_t *pos, double *out, int64_t n, double low,
+                         double range);
+
 /* ---- typed kernels ------------------------------------------------------
  * One template, expanded for float (suffix _f32) and double (suffix _f64). */
 #define FMLP_T float

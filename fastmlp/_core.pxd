@@ -1,6 +1,6 @@
 # _core.pxd - Cython's view of csrc/fastmlp.h: the C contract, declared for
 # both dtypes. It declares only; wrappers live in _core.pyx.
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 cdef extern from "fastmlp.h" nogil:
     int FMLP_OK
@@ -118,6 +118,8 @@ cdef extern from "fastmlp.h" nogil:
     void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)
     void fmlp_rng_seed_state(fmlp_rng *rng, uint64_t seed)
     uint64_t fmlp_rng_next_u64(fmlp_rng *rng)
+    int fmlp_mt19937_uniform(uint32_t *key, int64_t *pos, double *out, int64_t n, double low,
+                             double range)
 
     size_t fmlp_train_work_size_f32(const fmlp_net *net, int64_t batch)
     size_t fmlp_train_work_size_f64(const fmlp_net *net, int64_t batch)

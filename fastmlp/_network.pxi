@@ -481,6 +481,25 @@ def cpu_count():
     return fmlp_cpu_count()
 
 
+def mt19937_uniform(cnp.ndarray key, int64_t pos, cnp.ndarray out, double low, double range):
+    """out[:] = NumPy's RandomState.uniform(low, low + range) draws from the
+    MT19937 state (key, pos) of RandomState.get_state(). key (uint32[624],
+    C-contiguous, writable) advances in place; returns the new position."""
+    _c_array(key, "key", cnp.NPY_UINT32, "uint32", 1, True)
+    _c_array(out, "out", cnp.NPY_FLOAT64, "float64", 1, True)
+    if key.shape[0] != 624:
+        raise ValueError(f"key must hold 624 words, got {key.shape[0]}")
+    cdef int st
+    cdef uint32_t *pk = <uint32_t *>cnp.PyArray_DATA(key)
+    cdef double *po = <double *>cnp.PyArray_DATA(out)
+    cdef int64_t n = out.shape[0]
+    with nogil:
+        st = fmlp_mt19937_uniform(pk, &pos, po, n, low, range)
+    if st != 0:
+        raise ValueError(f"pos must be in [0, 624], got {pos}")
+    return pos
+
+
 cdef inline bint _same_list(object a, object b):
     """a and b are lists holding the very same objects (identity, in order)."""
     if type(a) is not list or type(b) is not list:

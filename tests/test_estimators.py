@@ -872,3 +872,45 @@ def test_lbfgs_without_scipy_says_what_to_do():
     """)
     assert proc.returncode == 0, proc.stderr
     assert "solver='lbfgs' needs SciPy" in proc.stdout and "solver='adam'" in proc.stdout
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 123])
+@pytest.mark.parametrize("shape", [(5000,), (64, 100), (311, 33), (1000, 625), (2, 3)])
+def test_fast_uniform_is_numpys_draw_for_draw(seed, shape):
+    """The C copy of RandomState.uniform gives NumPy's numbers and leaves the
+    RandomState where NumPy would (every start position in the 624-word block
+    is reached through the warm-up draws)."""
+    from fastmlp.estimators import _uniform
+    for warm in (0, 1, 311, 623, 700):
+        a, b = np.random.RandomState(seed), np.random.RandomState(seed)
+        a.uniform(size=warm)
+        b.uniform(size=warm)
+        np.testing.assert_array_equal(_uniform(a, -0.25, 0.5, shape), b.uniform(-0.25, 0.5, shape))
+        np.testing.assert_array_equal(a.uniform(size=3), b.uniform(size=3))
+        assert a.randint(2 ** 31) == b.randint(2 ** 31)
+        assert a.standard_normal() == b.standard_normal()
+
+
+def test_mt19937_kernel_refuses_bad_state():
+    from fastmlp import _core
+    key = np.zeros(624, dtype=np.uint32)
+    out = np.empty(10)
+    with pytest.raises(ValueError, match="pos must be in"):
+        _core.mt19937_uniform(key, 625, out, 0.0, 1.0)
+    with pytest.raises(ValueError, match="624 words"):
+        _core.mt19937_uniform(np.zeros(10, dtype=np.uint32), 0, out, 0.0, 1.0)
+    with pytest.raises((TypeError, ValueError), match="key"):
+        _core.mt19937_uniform(key.astype(np.int64), 0, out, 0.0, 1.0)
+
+
+def test_large_layers_start_from_the_random_states_draws():
+    """A first layer big enough for the C draw path: coefs_ are the RandomState's
+    uniform draws (scikit-learn's glorot), and later draws continue alike."""
+    X = np.random.default_rng(0).standard_normal((40, 300))
+    y = np.arange(40) % 3
+    model = MLPClassifier(hidden_layer_sizes=(50,), dtype="float64", max_iter=1, random_state=5,
+                          solver="sgd", learning_rate_init=1e-300, batch_size=40).fit(X, y)
+    rs = np.random.RandomState(5)
+    bound = np.sqrt(6.0 / (300 + 50))
+    np.testing.assert_array_equal(model.coefs_[0], rs.uniform(-bound, bound, (300, 50)))
+    np.testing.assert_array_equal(model.intercepts_[0], rs.uniform(-bound, bound, 50))
