@@ -125,9 +125,9 @@ def section(n, nnz, rows, repeat):
               f"1-minute load average {load:.1f} at the end. Where the sparse fit's time goes: "
               "Adam still updates every first-layer weight each step (its moments and the L2 "
               "term make the step dense; the gradient is read only for the rows of the batch's "
-              "features, a zero gradient from cache for the rest), and about a quarter is the "
-              "fixed cost both fits share (drawing scikit-learn's 1.28 M initial weights with "
-              "its RandomState); the products cost only the non-zeros.",
+              "features, a zero gradient from cache for the rest), and a fixed cost both fits "
+              "share (setting up, and drawing scikit-learn's 1.28 M initial weights from its "
+              "RandomState stream); the products cost only the non-zeros.",
               "<!-- sparse:end -->"]
     return "\n".join(lines) + "\n"
 
