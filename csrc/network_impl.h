@@ -857,12 +857,38 @@ size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows)
     return FMLP_FN(forward_layout)(net, rows < 1 ? 1 : rows, fmlp_net_threads(net), NULL, NULL);
 }
 
+/* Whether the R input rows of `in` hold only finite values, judged where it
+ * is cheaper: on the rows themselves, or on the first layer's products z
+ * (R x fout, before bias and activation) when a row has more features than z
+ * has columns. A NaN or infinity among a row's inputs makes every product of
+ * that row NaN or infinite (x * w is NaN or infinite for w = 0 too), so z
+ * tells as surely; z may also overflow from finite inputs, which the caller
+ * then reports as what it is. */
+static int FMLP_FN(inputs_finite)(const fmlp_net *net, const FMLP_FN(input) *in, int64_t R,
+                                  const FMLP_T *z)
+{
+    const int64_t n_in = net->sizes[0], fout = net->sizes[1];
+    if (fout < n_in) return FMLP_FN(all_finite)(z, R * fout);
+    if (in->indptr) {
+        for (int64_t i = 0; i < R; i++) {
+            const int64_t r = in->rows ? in->rows[i] : i;
+            if (!FMLP_FN(all_finite)(in->values + in->indptr[r], in->indptr[r + 1] - in->indptr[r]))
+                return 0;
+        }
+        return 1;
+    }
+    for (int64_t i = 0; i < R; i++)
+        if (!FMLP_FN(all_finite)(in->x + i * in->ldx, n_in)) return 0;
+    return 1;
+}
+
 /* Rows [0, R) of `in` through every layer into o (row stride ldo): hidden
  * activations ping-pong between h0 and h1 (row stride fout), each GEMM on up
- * to nt threads with the scratch slots at gwork. */
-static void FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, int two_col,
-                                   const FMLP_FN(input) *in, int64_t R, FMLP_T *h0, FMLP_T *h1,
-                                   char *gwork, size_t slot, int nt)
+ * to nt threads with the scratch slots at gwork. With check, FMLP_ERR_NONFINITE
+ * (and no outputs) when an input is NaN or infinite (inputs_finite). */
+static int FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, int two_col,
+                                  const FMLP_FN(input) *in, int64_t R, FMLP_T *h0, FMLP_T *h1,
+                                  char *gwork, size_t slot, int nt, int check)
 {
     const int64_t L = net->n_layers;
     FMLP_T *h[2] = {h0, h1};
@@ -874,9 +900,11 @@ static void FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, 
         const int64_t ldz = (l == L - 1) ? ldo : fout;
         if (l == 0 && ldz == fout) {
             FMLP_FN(layer0_forward)(net, nt, gwork, slot, z, in, R);
+            if (check && !FMLP_FN(inputs_finite)(net, in, R, z)) return FMLP_ERR_NONFINITE;
         } else if (l == 0) {
             /* One-layer binary net writing into the two-column output. */
             FMLP_FN(layer0_forward)(net, nt, gwork, slot, h[0], in, R);
+            if (check && !FMLP_FN(inputs_finite)(net, in, R, h[0])) return FMLP_ERR_NONFINITE;
             for (int64_t i = 0; i < R; i++) z[i * ldz] = h[0][i];
         } else {
             FMLP_FN(fmlp_gemm_parallel)(z, ldz, x, ld, FMLP_FN(weights)(net, l), fin, R, fout,
@@ -909,14 +937,18 @@ static void FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, 
     } else {
         FMLP_FN(output_activation)(net, o, R);
     }
+    return FMLP_OK;
 }
 
-/* Rows of a chunk are cut into blocks of FMLP_PREDICT_BLOCK (defined with
- * forward_slots), which run the whole network in parallel, one thread each
+/* Rows of a chunk are cut into ceil(R / FMLP_PREDICT_BLOCK) blocks of equal
+ * size (to a row: 1,000 rows are two blocks of 500, which keeps two threads
+ * equally busy), which run the whole network in parallel, one thread each
  * (no join per layer, and the elementwise work is split too); a chunk of one
  * block parallelises inside its GEMMs instead. The blocks depend on the row
- * count only, never on the thread count, so predictions are the same bits on
- * any number of threads. */
+ * count only, never on the thread count, and every block of a split chunk has
+ * more than FMLP_PREDICT_BLOCK / 2 rows, so its products take the same
+ * (packed) path as a whole chunk's and each row gets the same bits: the
+ * predictions are the same on any number of threads. */
 
 typedef struct {
     const fmlp_net *net;
@@ -924,21 +956,23 @@ typedef struct {
     FMLP_T *out, *h0, *h1;
     char *gwork;
     size_t slot;
-    int64_t r0, R, ldo, maxw;
-    int two_col;
+    int64_t r0, R, ldo, maxw, bsize;
+    int two_col, check;
+    int status[2];  /* per block: a chunk has at most two */
 } FMLP_FN(predict_job);
 
 static void FMLP_FN(predict_block)(void *vjob, int64_t t)
 {
-    const FMLP_FN(predict_job) *j = (const FMLP_FN(predict_job) *)vjob;
-    const int64_t lo = t * FMLP_PREDICT_BLOCK;
-    const int64_t R = j->R - lo < FMLP_PREDICT_BLOCK ? j->R - lo : FMLP_PREDICT_BLOCK;
+    FMLP_FN(predict_job) *j = (FMLP_FN(predict_job) *)vjob;
+    const int64_t lo = t * j->bsize;
+    const int64_t R = j->R - lo < j->bsize ? j->R - lo : j->bsize;
     const FMLP_FN(input) in = FMLP_FN(input_rows)(j->d, j->r0 + lo);
     /* Each block owns rows [lo, lo + R) of both buffers at row stride maxw,
      * so blocks never share memory whatever their layers' widths. */
-    FMLP_FN(forward_chunk)(j->net, j->out + (j->r0 + lo) * j->ldo, j->ldo, j->two_col, &in, R,
-                           j->h0 + lo * j->maxw, j->h1 + lo * j->maxw,
-                           j->gwork + (size_t)t * j->slot, j->slot, 1);
+    j->status[t] = FMLP_FN(forward_chunk)(j->net, j->out + (j->r0 + lo) * j->ldo, j->ldo,
+                                          j->two_col, &in, R, j->h0 + lo * j->maxw,
+                                          j->h1 + lo * j->maxw, j->gwork + (size_t)t * j->slot,
+                                          j->slot, 1, j->check);
 }
 
 static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_data *d, void *work,
@@ -947,7 +981,7 @@ static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_da
     const int64_t n = d->n;
     const int64_t L = net->n_layers;
     if (L < 1 || L > FMLP_MAX_LAYERS) return FMLP_ERR_ARG;
-    const int64_t n_in = net->sizes[0], n_out = net->sizes[L];
+    const int64_t n_out = net->sizes[L];
     const int two_col = (flags & FMLP_PREDICT_TWO_COLUMNS) && n_out == 1;
     const int64_t ldo = two_col ? 2 : n_out;
     int nt = fmlp_net_threads(net);
@@ -968,21 +1002,19 @@ static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_da
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
         const int64_t R = (n - r0) < rows ? (n - r0) : rows;
         const FMLP_FN(input) in = FMLP_FN(input_rows)(d, r0);
-        if (flags & FMLP_PREDICT_CHECK_FINITE) {
-            if (in.indptr) {
-                if (!FMLP_FN(all_finite)(in.values + in.indptr[0], in.indptr[R] - in.indptr[0]))
-                    return FMLP_ERR_NONFINITE;
-            } else {
-                for (int64_t i = 0; i < R; i++)
-                    if (!FMLP_FN(all_finite)(in.x + i * in.ldx, n_in)) return FMLP_ERR_NONFINITE;
-            }
-        }
+        const int check = (flags & FMLP_PREDICT_CHECK_FINITE) != 0;
         const int64_t blocks = (R + FMLP_PREDICT_BLOCK - 1) / FMLP_PREDICT_BLOCK;
         if (blocks > 1) {
-            FMLP_FN(predict_job) job = {net, d, out, h[0], h[1], gwork, slot, r0, R, ldo, maxw, two_col};
+            const int64_t bsize = (R + blocks - 1) / blocks;
+            FMLP_FN(predict_job) job = {net, d, out, h[0], h[1], gwork, slot, r0, R, ldo, maxw,
+                                        bsize, two_col, check, {FMLP_OK, FMLP_OK}};
             fmlp_parallel_for(nt, blocks, FMLP_FN(predict_block), &job);
+            for (int64_t b = 0; b < blocks; b++)
+                if (job.status[b] != FMLP_OK) return job.status[b];
         } else {
-            FMLP_FN(forward_chunk)(net, out + r0 * ldo, ldo, two_col, &in, R, h[0], h[1], gwork, slot, nt);
+            int st = FMLP_FN(forward_chunk)(net, out + r0 * ldo, ldo, two_col, &in, R, h[0], h[1],
+                                            gwork, slot, nt, check);
+            if (st != FMLP_OK) return st;
         }
     }
     return FMLP_OK;

@@ -71,7 +71,7 @@ def test_training_is_bitwise_equal_for_any_thread_count(solver, momentum):
         np.testing.assert_array_equal(out, results[0][2])
 
 
-@pytest.mark.parametrize("n", [1, 7, 255, 256, 257, 600, 1300])
+@pytest.mark.parametrize("n", [1, 7, 255, 256, 257, 513, 600, 1000, 1300, 2049])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_prediction_is_bitwise_equal_for_any_thread_count_and_matches_reference(n, dtype):
     """Prediction cuts big inputs into row blocks that run the whole network
@@ -96,3 +96,41 @@ def test_prediction_is_bitwise_equal_for_any_thread_count_and_matches_reference(
     r.params[...] = init
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(outs[0], r.forward(X), **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predictions_of_a_row_do_not_depend_on_its_batch(dtype):
+    """Chunks split into equal blocks (1,000 rows: two of 500); every block has
+    enough rows for the packed products, so a row gets the same bits in a batch
+    of 1,000, of 600 (two blocks of 300) or of 400 (one block)."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((1000, 60)).astype(dtype)
+    sizes = (60, 300, 40, 3)
+    kw = dict(hidden_activation="relu", output_activation="softmax", loss="cross_entropy",
+              dtype=dtype, n_threads=2)
+    e = make_engine(sizes, **kw)
+    e.params[...] = np.random.default_rng(5).uniform(-0.2, 0.2, e.params.shape)
+    whole = e.forward(X)
+    np.testing.assert_array_equal(np.vstack([e.forward(X[:600]), e.forward(X[600:])]), whole)
+
+
+@pytest.mark.parametrize("n_rows", [1, 300, 1000])
+@pytest.mark.parametrize("hidden", [20, 100])  # fewer / more units than the 60 features
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_serving_refuses_non_finite_inputs_wherever_they_are(n_rows, hidden, bad):
+    """The serving call checks its inputs (on the rows, or on the first layer's
+    products when those are fewer): any NaN or infinity, in any row of any
+    block, also in a feature whose weights are all zero, sends the caller to
+    the validating path (serve returns None); finite rows are served."""
+    rng = np.random.default_rng(9)
+    sizes = (60, hidden, 3)
+    e = make_engine(sizes, hidden_activation="relu", output_activation="softmax",
+                    loss="cross_entropy", dtype=np.float32, n_threads=2)
+    e.params[...] = rng.uniform(-0.2, 0.2, e.params.shape)
+    e.weights(0)[:, 7] = 0  # feature 7 feeds nothing
+    X = rng.standard_normal((n_rows, 60)).astype(np.float32)
+    assert e._core.serve(X, False) is not None
+    for row, col in {(0, 0), (n_rows - 1, 59), (n_rows // 2, 7), (n_rows - 1, 7)}:
+        Xb = X.copy()
+        Xb[row, col] = bad
+        assert e._core.serve(Xb, False) is None, (row, col)
