@@ -143,7 +143,8 @@ typedef struct {
     int64_t nonfinite_at;     /* first sample of the batch that diverged */
 } fmlp_epoch;
 
-/* Flags of fmlp_net_predict. */
+/* Flags of fmlp_net_predict. CHECK_FINITE: FMLP_ERR_NONFINITE when an input
+ * or an output is NaN or infinite. */
 #define FMLP_PREDICT_CHECK_FINITE 1
 #define FMLP_PREDICT_TWO_COLUMNS 2
 

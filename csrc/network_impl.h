@@ -885,7 +885,8 @@ static int FMLP_FN(inputs_finite)(const fmlp_net *net, const FMLP_FN(input) *in,
 /* Rows [0, R) of `in` through every layer into o (row stride ldo): hidden
  * activations ping-pong between h0 and h1 (row stride fout), each GEMM on up
  * to nt threads with the scratch slots at gwork. With check, FMLP_ERR_NONFINITE
- * (and no outputs) when an input is NaN or infinite (inputs_finite). */
+ * when an input is NaN or infinite (inputs_finite; then no outputs) or an
+ * output is (overflow). */
 static int FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, int two_col,
                                   const FMLP_FN(input) *in, int64_t R, FMLP_T *h0, FMLP_T *h1,
                                   char *gwork, size_t slot, int nt, int check)
@@ -937,6 +938,8 @@ static int FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, i
     } else {
         FMLP_FN(output_activation)(net, o, R);
     }
+    /* Finite inputs can still overflow on the way (huge weights or inputs). */
+    if (check && !FMLP_FN(all_finite)(o, R * ldo)) return FMLP_ERR_NONFINITE;
     return FMLP_OK;
 }
 
