@@ -1,6 +1,6 @@
 /* elementwise_isa.h - the body of every elementwise_<isa>.c: expands the
- * activation, loss and optimizer templates for both dtypes and exports them
- * as one table. It holds no code of its own; the includer sets the target
+ * activation, loss, optimizer and CSR-product templates for both dtypes and
+ * exports them as one table. It holds no code of its own; the includer sets the target
  * pragma and names the table (FMLP_VEC_TABLE). */
 #ifndef FMLP_VEC_TABLE
 #  error "define FMLP_VEC_TABLE before including elementwise_isa.h"

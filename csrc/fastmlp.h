@@ -143,8 +143,7 @@ typedef struct {
     int64_t nonfinite_at;     /* first sample of the batch that diverged */
 } fmlp_epoch;
 
-/* Flags of fmlp_net_predict. CHECK_FINITE: FMLP_ERR_NONFINITE when an input
- * or an output is NaN or infinite. */
+/* Flags of fmlp_net_predict (see fmlp_net_predict_f32 in fastmlp_typed.h). */
 #define FMLP_PREDICT_CHECK_FINITE 1
 #define FMLP_PREDICT_TWO_COLUMNS 2
 

@@ -193,9 +193,12 @@ size_t FMLP_FN(fmlp_forward_work_size)(const fmlp_net *net, int64_t rows);
 int FMLP_FN(fmlp_net_forward)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,
                               int64_t n, void *work, size_t work_size);
 
-/* fmlp_net_forward with options: FMLP_PREDICT_CHECK_FINITE refuses
- * (FMLP_ERR_NONFINITE, out unspecified) an X holding NaN or infinity, checked
- * chunk by chunk before it is used; FMLP_PREDICT_TWO_COLUMNS writes a
+/* fmlp_net_forward with options: FMLP_PREDICT_CHECK_FINITE returns
+ * FMLP_ERR_NONFINITE (out then unspecified, possibly partly written) when X
+ * holds NaN or infinity (judged on the rows, or on the first layer's products
+ * when those are fewer, in each row block's thread) and when finite inputs
+ * overflow to a non-finite first-layer product or output; the caller tells
+ * the cases apart by checking X itself. FMLP_PREDICT_TWO_COLUMNS writes a
  * one-output network's probabilities as out [n, 2] = [1 - p, p]. Uses up to
  * the network's thread count when the pool is free; otherwise one thread. */
 int FMLP_FN(fmlp_net_predict)(const fmlp_net *net, FMLP_T *out, const FMLP_T *X, int64_t ldx,

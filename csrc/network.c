@@ -87,7 +87,7 @@ void fmlp_epoch_begin(fmlp_epoch *ep, fmlp_rng *rng, int64_t n)
         fmlp_rng_permutation(rng, ep->perm, n);
     } else if (ep->shuffle == 0) {
         for (int64_t i = 0; i < n; i++) ep->perm[i] = i;
-    } /* else the caller's order (validated by the caller) is in perm */
+    } /* else perm holds the caller's order (NetCore.train_epoch checks its range) */
 }
 
 /* memcpy split over the pool: the weight snapshots of a big network are

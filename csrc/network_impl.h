@@ -885,8 +885,8 @@ static int FMLP_FN(inputs_finite)(const fmlp_net *net, const FMLP_FN(input) *in,
 /* Rows [0, R) of `in` through every layer into o (row stride ldo): hidden
  * activations ping-pong between h0 and h1 (row stride fout), each GEMM on up
  * to nt threads with the scratch slots at gwork. With check, FMLP_ERR_NONFINITE
- * when an input is NaN or infinite (inputs_finite; then no outputs) or an
- * output is (overflow). */
+ * when an input is NaN or infinite (inputs_finite: then the later layers are
+ * not run) or an output is (overflow); o is then unspecified. */
 static int FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, int two_col,
                                   const FMLP_FN(input) *in, int64_t R, FMLP_T *h0, FMLP_T *h1,
                                   char *gwork, size_t slot, int nt, int check)
@@ -949,7 +949,7 @@ static int FMLP_FN(forward_chunk)(const fmlp_net *net, FMLP_T *o, int64_t ldo, i
  * (no join per layer, and the elementwise work is split too); a chunk of one
  * block parallelises inside its GEMMs instead. The blocks depend on the row
  * count only, never on the thread count, and every block of a split chunk has
- * more than FMLP_PREDICT_BLOCK / 2 rows, so its products take the same
+ * at least FMLP_PREDICT_BLOCK / 2 rows, so its products take the same
  * (packed) path as a whole chunk's and each row gets the same bits: the
  * predictions are the same on any number of threads. */
 
@@ -961,7 +961,7 @@ typedef struct {
     size_t slot;
     int64_t r0, R, ldo, maxw, bsize;
     int two_col, check;
-    int status[2];  /* per block: a chunk has at most two */
+    int status[2];  /* per block: a chunk has at most two (predict_data's chunk size) */
 } FMLP_FN(predict_job);
 
 static void FMLP_FN(predict_block)(void *vjob, int64_t t)
@@ -1007,6 +1007,7 @@ static int FMLP_FN(predict_data)(const fmlp_net *net, FMLP_T *out, const fmlp_da
         const FMLP_FN(input) in = FMLP_FN(input_rows)(d, r0);
         const int check = (flags & FMLP_PREDICT_CHECK_FINITE) != 0;
         const int64_t blocks = (R + FMLP_PREDICT_BLOCK - 1) / FMLP_PREDICT_BLOCK;
+        if (blocks > 2) return FMLP_ERR_ARG;  /* rows <= 2 blocks above; job.status holds 2 */
         if (blocks > 1) {
             const int64_t bsize = (R + blocks - 1) / blocks;
             FMLP_FN(predict_job) job = {net, d, out, h[0], h[1], gwork, slot, r0, R, ldo, maxw,

@@ -6,6 +6,11 @@
 #include "sparse_jobs.h"
 
 #define FMLP_CSR_AHEAD 6
+#if defined(__GNUC__) || defined(__clang__)
+#  define FMLP_CSR_PREFETCH(p, w) __builtin_prefetch((p), (w))
+#else
+#  define FMLP_CSR_PREFETCH(p, w) ((void)(p))
+#endif
 
 /* Rows [lo, hi) of C = beta C + X_sel @ op(B). */
 static void FMLP_FN(k_csr_fwd_rows)(void *vjob, int64_t lo, int64_t hi)
@@ -27,7 +32,7 @@ static void FMLP_FN(k_csr_fwd_rows)(void *vjob, int64_t lo, int64_t hi)
             if (!j->trans_b && k + FMLP_CSR_AHEAD < kend) {
                 const char *p = (const char *)(j->B + j->indices[k + FMLP_CSR_AHEAD] * j->ldb);
                 for (int64_t o = 0; o < N * (int64_t)sizeof(FMLP_T) && o < 512; o += 64)
-                    __builtin_prefetch(p + o);
+                    FMLP_CSR_PREFETCH(p + o, 0);
             }
             if (!j->trans_b) {
                 /* op(B) = B [K, N]: one contiguous row per non-zero. */
@@ -64,7 +69,7 @@ static void FMLP_FN(k_csr_t_cols)(void *vjob, int64_t lo, int64_t hi)
             if (!j->c_transposed && k + FMLP_CSR_AHEAD < kend) {
                 const char *p = (const char *)(j->C + j->indices[k + FMLP_CSR_AHEAD] * j->ldc + lo);
                 for (int64_t o = 0; o < (hi - lo) * (int64_t)sizeof(FMLP_T) && o < 512; o += 64)
-                    __builtin_prefetch(p + o, 1);
+                    FMLP_CSR_PREFETCH(p + o, 1);
             }
             if (!j->c_transposed) {
                 FMLP_T *FMLP_RESTRICT c = j->C + col * j->ldc;
@@ -78,3 +83,4 @@ static void FMLP_FN(k_csr_t_cols)(void *vjob, int64_t lo, int64_t hi)
 }
 
 #undef FMLP_CSR_AHEAD
+#undef FMLP_CSR_PREFETCH

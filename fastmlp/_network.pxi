@@ -325,6 +325,13 @@ cdef class NetCore:
             raise ValueError(f"perm has {perm.shape[0]} entries, but X has {d.n} rows")
         if shuffle not in (0, 1, 2):
             raise ValueError(f"shuffle must be 0, 1 or 2, got {shuffle}")
+        cdef int64_t i, v
+        cdef const int64_t *pp = <const int64_t *>cnp.PyArray_DATA(perm)
+        if shuffle == 2:  # C reads rows through it: every entry must be a row of X
+            for i in range(d.n):
+                v = pp[i]
+                if v < 0 or v >= d.n:
+                    raise ValueError(f"perm[{i}] = {v} is not a row of X (0..{d.n - 1})")
         cdef void *pw = cnp.PyArray_DATA(work)
         cdef size_t nw = <size_t>cnp.PyArray_NBYTES(work)
         ep.batch_size = batch_size

@@ -22,6 +22,7 @@ Differences from scikit-learn worth knowing (all documented on the classes):
   it (0.5 * mean over outputs, i.e. the engine's per-row sum divided by
   n_outputs, plus the unscaled penalty); see ``_reported``.
 """
+import copy
 import functools
 import math
 import numbers
@@ -77,11 +78,13 @@ def _uniform(rs, low, high, size):
     drawn by fastmlp's C copy of NumPy's MT19937 path for big arrays (NumPy
     spends a function call per number; a first layer has millions)."""
     n = int(np.prod(size))
-    if n < 4096 or type(rs) is not np.random.RandomState:
+    # Not for NumPy's global RandomState (random_state=None): other threads may
+    # draw from it between get_state and set_state. Only for MT19937, which a
+    # RandomState need not hold (RandomState(PCG64()) is legal).
+    if (n < 4096 or type(rs) is not np.random.RandomState or rs is np.random.mtrand._rand
+            or not isinstance(getattr(rs, "_bit_generator", None), np.random.MT19937)):
         return rs.uniform(low, high, size)
     state = rs.get_state(legacy=True)
-    if state[0] != "MT19937":
-        return rs.uniform(low, high, size)
     key = np.array(state[1], dtype=np.uint32)
     out = np.empty(size)
     low, high = float(low), float(high)
@@ -813,11 +816,11 @@ class _BaseMLP(BaseEstimator):
         engine = self._build_engine(config)
         self._init_weights(engine, sizes, rs, c)
         # A fresh fit shuffles with scikit-learn's stream: the RandomState that drew
-        # the weights, continued (a copy, taken before the engine seed is drawn).
-        order_rs = np.random.RandomState()
-        order_rs.set_state(rs.get_state())
-        # The engine's own generator continues the RandomState that drew the weights.
-        seed = int(rs.randint(np.iinfo(np.int64).max, dtype=np.int64))
+        # the weights, continued (advanced by the shuffles, as scikit-learn's is).
+        # The engine's own seed comes from a copy of it at this point, so the
+        # shuffles start where scikit-learn's do.
+        seed = int(copy.deepcopy(rs).randint(np.iinfo(np.int64).max, dtype=np.int64))
+        order_rs = rs
         engine.seed(seed)
         if c.solver != "lbfgs":
             engine.set_optimizer(c.solver, **self._optimizer_kwargs(c))

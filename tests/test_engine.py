@@ -313,3 +313,19 @@ def test_out_of_range_label_is_a_clear_error_naming_the_batch():
         c.train_epoch(np.ones((5, 3), np.float32), np.array([0, 1, 5, 0, 1]), batch_size=2,
                       shuffle=False)
     assert np.isfinite(c.params).all() and c.params.shape == before.shape
+
+
+def test_core_refuses_an_order_pointing_outside_x():
+    """The Cython layer checks a caller's order before C reads rows through it."""
+    sizes = (6, 10, 4)
+    c, _ = make_pair(sizes, "relu", "softmax", "cross_entropy", np.float64)
+    c.set_optimizer("sgd", learning_rate=0.05)
+    X, y = make_data(20, sizes, "labels", np.float64, seed=4)
+    perm = np.arange(20, dtype=np.int64)
+    perm[3] = 10 ** 6
+    work = np.empty(c._core.train_work_size(8), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"perm\[3\] = 1000000 is not a row of X"):
+        c._core.train_epoch(X, y, None, None, 8, 2, 0.0, 0.0, perm, work, 1.0)
+    perm[3] = -1
+    with pytest.raises(ValueError, match=r"perm\[3\] = -1"):
+        c._core.train_epoch(X, y, None, None, 8, 2, 0.0, 0.0, perm, work, 1.0)

@@ -914,3 +914,20 @@ def test_large_layers_start_from_the_random_states_draws():
     bound = np.sqrt(6.0 / (300 + 50))
     np.testing.assert_array_equal(model.coefs_[0], rs.uniform(-bound, bound, (300, 50)))
     np.testing.assert_array_equal(model.intercepts_[0], rs.uniform(-bound, bound, 50))
+
+
+def test_random_state_may_hold_any_bit_generator():
+    """RandomState(PCG64(...)) is a legal random_state: the weights and the
+    shuffles come from it (and its state advances), whatever the layer size."""
+    X = np.random.default_rng(0).standard_normal((60, 300))
+    y = np.arange(60) % 3
+    kw = dict(hidden_layer_sizes=(50,), max_iter=2, batch_size=16, dtype="float64")
+    a = MLPClassifier(random_state=np.random.RandomState(np.random.PCG64(3)), **kw).fit(X, y)
+    b = MLPClassifier(random_state=np.random.RandomState(np.random.PCG64(3)), **kw).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    rs = np.random.RandomState(np.random.PCG64(3))
+    bound = np.sqrt(6.0 / (300 + 50))
+    first = MLPClassifier(random_state=rs, solver="sgd", learning_rate_init=1e-300,
+                          **dict(kw, max_iter=1)).fit(X, y)
+    np.testing.assert_array_equal(
+        first.coefs_[0], np.random.RandomState(np.random.PCG64(3)).uniform(-bound, bound, (300, 50)))
