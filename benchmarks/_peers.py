@@ -652,6 +652,20 @@ def latency_percentiles(fns, X, calls, warmup=200, blocks=20, before=None, pause
     return result
 
 
+def _run_together(worker, n, barrier):
+    """Run worker(0) .. worker(n - 1) on n threads that each wait on ``barrier``
+    (n + 1 parties) before their timed work; returns the seconds from the
+    release to the last thread's end."""
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in pool:
+        t.join()
+    return time.perf_counter() - t0
+
+
 def concurrent_throughput(fn, inputs, calls_per_thread):
     """(calls per second, results): one Python thread per entry of ``inputs``,
     all calling fn on the same model at once, thread i ``calls_per_thread``
@@ -672,14 +686,7 @@ def concurrent_throughput(fn, inputs, calls_per_thread):
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n_threads)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
+    elapsed = _run_together(worker, n_threads, barrier)
     if errors:
         raise errors[0]
     return n_threads * calls_per_thread / elapsed, results
@@ -710,14 +717,8 @@ def fma_peak(threads, seconds=0.2):
             total += _core.fma_peak_probe(isa, iters)
         done[i] = total
 
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for t in pool:
-        t.join()
-    return sum(done) / (time.perf_counter() - t0) / 1e9
+    elapsed = _run_together(worker, threads, barrier)  # fills done
+    return sum(done) / elapsed / 1e9
 
 
 def best_fma_peak(threads, repeat=5):

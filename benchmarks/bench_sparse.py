@@ -160,10 +160,9 @@ def main(repeat=5, n=2000, write=False):
     if write:
         import os
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import speed_report as S
-        S.write_section(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                     "BENCHMARKS.md"), section(n, X.nnz, rows, repeat),
-                        "<!-- sparse:begin -->", "<!-- sparse:end -->")
+        import benchreport
+        benchreport.write_block(benchreport.BENCHMARKS_MD, section(n, X.nnz, rows, repeat),
+                                "<!-- sparse:begin -->", "<!-- sparse:end -->")
     return rows
 
 

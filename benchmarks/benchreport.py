@@ -82,7 +82,14 @@ def replace_section(name, title, body, path=BENCHMARKS_MD):
     """Put ``body`` between this section's markers in BENCHMARKS.md, creating the file or
     appending the section when absent; everything outside the markers is left alone."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    block = f"{begin}\n## {title}\n\n{body.rstrip()}\n{end}"
+    write_block(path, f"{begin}\n## {title}\n\n{body.rstrip()}\n{end}", begin, end)
+
+
+def write_block(path, block, begin, end):
+    """Replace the text from ``begin`` to ``end`` in ``path`` with ``block`` (which
+    holds both markers), appending it when absent and creating the file when
+    missing; the file is replaced atomically."""
+    block = block.rstrip("\n")
     try:
         text = pathlib.Path(path).read_text()
     except FileNotFoundError:

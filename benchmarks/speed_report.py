@@ -724,23 +724,9 @@ def write_section(path, section, begin=BEGIN, end=END):
     """Replace the text between ``begin`` and ``end`` (this report's markers by
     default) in ``path`` (append the section when it is not there, create the
     file when it is missing); everything outside the markers is left as it was."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = ("# fastmlp benchmarks\n\nEach section is written by its own script, between "
-                "its markers; rerun the script named in a section to refresh it.\n")
-    block = section.rstrip("\n")
-    if begin in text and end in text and text.index(begin) < text.index(end):
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    import benchreport
+
+    benchreport.write_block(path, section, begin, end)
 
 
 def main(argv=None):

@@ -202,6 +202,7 @@ static void FMLP_FN(layer0_grad)(const fmlp_net *net, FMLP_FN(train_ws) *ws, FML
     const int t = net->w0_transposed;
     ws->g0_rows = 0;
     if (in->indptr) {
+        const uint8_t *zero_rows = NULL;
         if (beta == 0 && t && ws->rows_ok) {  /* t: W_0 stored (fan_in, fan_out) */
             uint8_t *hit = ws->rows_hit;
             memset(hit, 0, (size_t)fin);
@@ -210,16 +211,13 @@ static void FMLP_FN(layer0_grad)(const fmlp_net *net, FMLP_FN(train_ws) *ws, FML
                 for (int64_t k = in->indptr[r]; k < in->indptr[r + 1]; k++) hit[in->indices[k]] = 1;
             }
             ws->g0_rows = 1;
-            /* The product zeroes the hit rows, each thread its own columns. */
-            FMLP_FN(csr_t_job) job = {g0, fout, in->rows, in->indptr, in->indices, in->values, G, fout, B,
-                                      0, scale, hit, fin};
-            FMLP_FN(csr_t_run)(&job, fout, ws->nt);
-            return;
+            zero_rows = hit;  /* the product zeroes them, each thread its own columns */
         } else if (beta == 0) {
             memset(g0, 0, (size_t)(fin * fout) * sizeof(FMLP_T));
         }
-        FMLP_FN(fmlp_csr_t_matmul_acc)(g0, t ? fout : fin, in->rows, in->indptr, in->indices, in->values,
-                                       B, G, fout, fout, !t, scale, ws->nt);
+        FMLP_FN(csr_t_job) job = {g0, t ? fout : fin, in->rows, in->indptr, in->indices, in->values,
+                                  G, fout, B, !t, scale, zero_rows, fin};
+        FMLP_FN(csr_t_run)(&job, fout, ws->nt);
     } else if (t) {
         FMLP_FN(pgemm)(ws, g0, fout, in->x, in->ldx, G, fout, fin, fout, B, 1, 0, scale, beta);
     } else {
