@@ -43,6 +43,13 @@ FMLP_TARGET_BEGIN_AVX2
 #define GK_MC_F64 72
 #define GK_NC_F32 512
 #define GK_NC_F64 512
+/* With both operands packed, A is packed again for every NC block: NC 1024
+ * packs it once up to N = 1024 and measured +1-2 % on one thread at
+ * 128-512 x 1024 x 1024 (fp32 and fp64) and 256x512x784 TN, equal at 2
+ * threads (each gets half of N). Kept at 512 when A is read in place, where
+ * it only makes the B block bigger (128x128x1024 NT: -1.5 % at 1024). */
+#define GK_NCA_F32 1024
+#define GK_NCA_F64 1024
 /* Path thresholds (gk_plan): pack both operands from 64 rows of C; below,
  * pack B alone for NN/TN once K*N passes 64 Ki elements (256 KiB fp32). */
 #define GK_PACK_MIN_M 64

@@ -17,6 +17,7 @@
  *   GK_DR, GK_DC             dot tile: GK_DR rows of A x GK_DC rows of B
  *   GK_FOR_DR(X), GK_FOR_DC_J(Y, p), GK_FOR_DC(X), GK_FOR_DR_K(Y, p)
  *   GK_KC_, GK_MC_, GK_NC_F32/F64           cache blocking of the packed path
+ *   GK_NCA_F32/F64 (optional)               NC when A is packed too (default NC)
  *   GK_PACK_MIN_M, GK_PACKB_MIN_KN         path thresholds (gk_plan)
  *   GK_NO_PACK_A             1: NN/NT read A rows in place when they allow
  *   GK_PACK_X86              use gemm_pack_x86.h's vector packing
@@ -51,11 +52,21 @@
 #  define GK_KC GK_KC_F32
 #  define GK_MC GK_MC_F32
 #  define GK_NC GK_NC_F32
+#  ifdef GK_NCA_F32
+#    define GK_NCA GK_NCA_F32
+#  endif
 #else
 #  define GK_KC GK_KC_F64
 #  define GK_MC GK_MC_F64
 #  define GK_NC GK_NC_F64
+#  ifdef GK_NCA_F64
+#    define GK_NCA GK_NCA_F64
+#  endif
 #endif
+#ifndef GK_NCA
+#  define GK_NCA GK_NC
+#endif
+#define GK_NC_MAX (GK_NCA > GK_NC ? GK_NCA : GK_NC)
 
 /* ---- bcast kernel -------------------------------------------------------
  * rows (1..GK_MR), nv (1..GK_NV), masked, a_trans and packed are compile-time
@@ -424,7 +435,7 @@ static inline int64_t FMLP_IFN(gk_round_up)(int64_t x, int64_t to) { return (x +
 static size_t FMLP_IFN(gk_packed_bytes)(int64_t M, int64_t N, int64_t K)
 {
     const int64_t mc = M < GK_MC ? FMLP_IFN(gk_round_up)(M, GK_MR) : GK_MC;
-    const int64_t nc = N < GK_NC ? FMLP_IFN(gk_round_up)(N, GK_NR) : GK_NC;
+    const int64_t nc = N < GK_NC_MAX ? FMLP_IFN(gk_round_up)(N, GK_NR) : GK_NC_MAX;
     const int64_t kc = K < GK_KC ? K : GK_KC;
     return (size_t)((mc + nc) * kc + 2 * GK_SLACK) * sizeof(FMLP_T) + 64;
 }
@@ -444,8 +455,11 @@ static void FMLP_IFN(gk_packed)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t
     /* Unpacked A (small M, NN/TN): tiles read A in place, by rows (layout 0)
      * or by columns (layout 1). */
     const int layout = pack_a ? 2 : (trans_a ? 1 : 0);
-    for (int64_t jc = n0; jc < n1; jc += GK_NC) {
-        const int64_t nc = n1 - jc < GK_NC ? n1 - jc : GK_NC;
+    /* A packed block is repacked for every NC block of columns, so packing
+     * both operands uses the wider GK_NCA where the ISA file sets one. */
+    const int64_t ncb = pack_a ? GK_NCA : GK_NC;
+    for (int64_t jc = n0; jc < n1; jc += ncb) {
+        const int64_t nc = n1 - jc < ncb ? n1 - jc : ncb;
         for (int64_t pc = 0; pc < K; pc += GK_KC) {
             const int64_t kc = K - pc < GK_KC ? K - pc : GK_KC;
             const FMLP_T bt = pc == 0 ? beta : (FMLP_T)1;
@@ -551,6 +565,8 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
 #undef GK_KC
 #undef GK_MC
 #undef GK_NC
+#undef GK_NCA
+#undef GK_NC_MAX
 #undef GK_SLACK
 #undef GK_TILE_ARGS
 #undef GK_TILE_PASS

@@ -162,10 +162,14 @@ def test_packed_path_is_used(isa, dtype):
     assert _core.gemm_work_size(0, 5, 5, False, False, True) == 0
 
 
-def test_wider_than_a_b_block(isa, dtype):
-    """N beyond the packed driver's NC (4080 columns on AVX2), K beyond KC (512)."""
+@pytest.mark.parametrize("ta,tb", ORIENTATIONS, ids=ORI_IDS)
+def test_wider_than_a_b_block(isa, dtype, ta, tb):
+    """N beyond the packed driver's NC (AVX2: 512 columns, 1024 when A is
+    packed too; AVX-512: 4032), K beyond KC: several column blocks, each with
+    A read in place (stride 600) or packed (TN, and a 4 KiB row stride)."""
     rng = np.random.default_rng(3)
-    check_one(rng, 96, 4100, 600, False, True, dtype, beta=1.0)
+    check_one(rng, 96, 4100, 600, ta, tb, dtype, beta=1.0)
+    check_one(rng, 70, 2100, 1024, ta, tb, dtype, alpha=0.5, beta=-1.0)
 
 
 @pytest.mark.parametrize("ta,tb", ORIENTATIONS, ids=ORI_IDS)
