@@ -122,7 +122,11 @@ def feature_names_of(X):
 
 
 def as_array(value, name, what):
-    """np.asarray(value), or a ValueError naming the argument when it is ragged."""
+    """np.asarray(value), or a ValueError naming the argument when it is ragged
+    (a TypeError for a sparse matrix, which np.asarray would wrap as an object)."""
+    if _is_sparse(value):
+        raise TypeError(f"{name} is a sparse matrix, but it must be dense; pass "
+                        f"{name}.toarray() (only X may be sparse)")
     try:
         return np.asarray(value)
     except ValueError as exc:

@@ -27,6 +27,7 @@ import functools
 import math
 import numbers
 import sys
+import threading
 import time
 import types
 import warnings
@@ -123,6 +124,12 @@ def _as_python(value):
 # training rows (the engine trains from it); predict scales a block of rows at a time
 # into a reused buffer, so it never holds a scaled copy of all of X.
 
+# Models being trained right now (by id): fit and partial_fit share the
+# engine's scratch and state with the GIL released, so a second training call
+# on the same model from another thread would corrupt both; it is refused.
+_TRAINING = set()
+_TRAINING_LOCK = threading.Lock()
+
 _BLOCK_BYTES = 1 << 19  # float64 bytes of one block of rows scaled at a time (512 KiB)
 
 
@@ -212,30 +219,58 @@ def _weighted_mean(values, sample_weight):
 
 
 def _score_args(y_true, y_pred, sample_weight):
-    """y_true and sample_weight checked against the predictions (one entry per row of X)."""
+    """(y_true, sample_weight) checked against the predictions: one entry per
+    row of X, y_true shaped like them (a column vector for one output too),
+    weights as in fit (finite, >= 0, not all zero; None stays None)."""
     y_true = V.as_array(y_true, "y", "one true label or target per row of X")
     n = len(y_pred)
     if y_true.ndim == 0:
         raise ValueError(f"y must hold one true label or target per row of X ({n} rows), got "
                          f"{y_true!r}")
     V.check_n_samples("score", n, y_true.shape[0])
-    if sample_weight is not None:
-        sw = V.as_array(sample_weight, "sample_weight", "one number per row of X")
-        if sw.shape != (n,):
-            raise ValueError(f"sample_weight must have shape ({n},), one weight per row of X, "
-                             f"got shape {sw.shape}")
-    return y_true
+    got = 1 if y_true.ndim == 1 else int(np.prod(y_true.shape[1:]))
+    want = 1 if y_pred.ndim == 1 else y_pred.shape[1]
+    if y_true.ndim > 2 or got != want:
+        raise ValueError(f"y has shape {y_true.shape}, but the model predicts {want} "
+                         f"output{'s' if want != 1 else ''} per row; pass y of shape "
+                         f"{(n,) if want == 1 else (n, want)}")
+    y_true = y_true.reshape(y_pred.shape)
+    sw = V.as_sample_weight(sample_weight, n)
+    return y_true, sw
+
+
+def _engine_weights(w, dtype, name):
+    """Checked weights (float64) in the engine's dtype. Weights so small or so
+    large that they (or their sum) leave that dtype's range would silently
+    train on zeros or stop on an infinite sum: refused with the fix."""
+    if w is None:
+        return None
+    out = w.astype(dtype)
+    positive = w > 0
+    info = np.finfo(dtype)
+    if (out[positive] == 0).any() or not np.isfinite(out).all() or w.sum() > info.max:
+        raise ValueError(f"{name} ranges from {w[positive].min():.3g} to {w.max():.3g}, which "
+                         f"{dtype.name} cannot hold (weights, and their sum, must lie within "
+                         f"{info.tiny:.3g} .. {info.max:.3g}); only their ratios matter, so "
+                         f"rescale them (e.g. divide by their mean), or use dtype='float64'")
+    return out
 
 
 def _accuracy(y_true, y_pred, sample_weight=None):
     """Fraction of rows predicted exactly (subset accuracy for multilabel)."""
-    y_true, y_pred = _score_args(y_true, y_pred, sample_weight), np.asarray(y_pred)
-    if y_true.ndim == 2 and y_true.shape[1] == 1 and y_pred.ndim == 1:
-        y_true = y_true.ravel()
+    y_pred = np.asarray(y_pred)
+    y_true, sw = _score_args(y_true, y_pred, sample_weight)
+    kinds = {y_true.dtype.kind in "US", y_pred.dtype.kind in "US"}
+    if len(kinds) == 2 and "O" not in (y_true.dtype.kind, y_pred.dtype.kind):
+        # Strings against numbers never match: every row would silently count as wrong.
+        raise ValueError(f"y holds {'strings' if y_true.dtype.kind in 'US' else 'numbers'} "
+                         f"but the model's classes are "
+                         f"{'strings' if y_pred.dtype.kind in 'US' else 'numbers'}; pass "
+                         f"labels of the type fit saw")
     correct = y_true == y_pred
     if correct.ndim == 2:
         correct = correct.all(axis=1)
-    return _weighted_mean(correct, sample_weight)
+    return _weighted_mean(correct, sw)
 
 
 def _r2(y_true, y_pred, sample_weight=None):
@@ -244,14 +279,21 @@ def _r2(y_true, y_pred, sample_weight=None):
     As scikit-learn: a constant target scores 1.0 when predicted exactly and
     0.0 otherwise; fewer than two samples give NaN.
     """
-    y_true = np.asarray(_score_args(y_true, y_pred, sample_weight), dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true, sw = _score_args(y_true, y_pred, sample_weight)
+    try:
+        y_true = np.asarray(y_true, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"y must hold numbers (the regression targets), got dtype "
+                        f"{y_true.dtype}") from None
+    if not np.isfinite(y_true).all():
+        raise ValueError("y contains NaN or infinity; the targets to score must be finite")
     if y_true.shape[0] < 2:
         warnings.warn("R^2 score is not well-defined with less than two samples.", UserWarning)
         return float("nan")
     y_true = y_true.reshape(y_true.shape[0], -1)
     y_pred = y_pred.reshape(y_pred.shape[0], -1)
-    w = np.ones(y_true.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    w = np.ones(y_true.shape[0]) if sw is None else sw
     w = w[:, None]
     num = (w * (y_true - y_pred) ** 2).sum(axis=0)
     mean = (w * y_true).sum(axis=0) / w.sum()
@@ -411,6 +453,8 @@ class _BaseMLP(BaseEstimator):
 
     def _dropout_rates(self, n_hidden):
         d = self.dropout
+        if isinstance(d, np.ndarray) and d.ndim == 0:
+            d = d.item()  # a 0-d array is one rate
         if isinstance(d, numbers.Real) and not isinstance(d, (bool, np.bool_)):
             rate = V.check_real("dropout", d, 0, 1, high_open=True)
             if rate > 0 and n_hidden == 0:
@@ -453,6 +497,11 @@ class _BaseMLP(BaseEstimator):
     def _sync_params(self):
         """Copy user-assigned coefs_/intercepts_ into the engine (they are views otherwise)."""
         coef_views, bias_views = self._views
+        for name in ("coefs_", "intercepts_"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{name} must be a list of arrays, one per layer, got "
+                                f"{type(value).__name__}; assign a list (or refit)")
         if all(a is b for a, b in zip(self.coefs_, coef_views)) and \
                 all(a is b for a, b in zip(self.intercepts_, bias_views)) and \
                 len(self.coefs_) == len(coef_views) and len(self.intercepts_) == len(bias_views):
@@ -466,6 +515,8 @@ class _BaseMLP(BaseEstimator):
                 a = np.asarray(a)
                 if a.shape != view.shape:
                     raise ValueError(f"{name}[{i}] must have shape {view.shape}, got {a.shape}")
+                if a.dtype.kind not in "biuf":
+                    raise TypeError(f"{name}[{i}] must hold real numbers, got dtype {a.dtype}")
                 if not V.all_finite(np.asarray(a, dtype=np.float64)):
                     raise ValueError(f"{name}[{i}] contains NaN or infinity")
         for new, views in ((self.coefs_, coef_views), (self.intercepts_, bias_views)):
@@ -687,6 +738,22 @@ class _BaseMLP(BaseEstimator):
         return True
 
     def _fit(self, X, y, sample_weight, incremental, classes, validation_data):
+        key = id(self)
+        with _TRAINING_LOCK:
+            if key in _TRAINING:
+                name = "partial_fit" if incremental else "fit"
+                raise RuntimeError(
+                    f"{type(self).__name__}.{name}: this model is already being trained in "
+                    f"another thread; one model trains in one thread at a time (give each "
+                    f"thread its own model, e.g. copy.deepcopy(model), or hold a lock)")
+            _TRAINING.add(key)
+        try:
+            return self._fit_exclusive(X, y, sample_weight, incremental, classes, validation_data)
+        finally:
+            with _TRAINING_LOCK:
+                _TRAINING.discard(key)
+
+    def _fit_exclusive(self, X, y, sample_weight, incremental, classes, validation_data):
         c = self._config()
         fitted = "_engine" in self.__dict__
         first = not fitted or (not c.warm_start and not incremental)
@@ -726,7 +793,7 @@ class _BaseMLP(BaseEstimator):
                 (not incremental or self.__dict__.get("_validation") is None):
             stratify = idx if spec["kind"] != "multilabel" else None
             self._held_out_counts(n, stratify, c)  # raises now if the split cannot work
-        w = None if w is None else w.astype(c.dtype)
+        w = _engine_weights(w, c.dtype, "sample_weight")
         # -- from here on the model changes ---------------------------------------------
         if first:
             order_rs = self._initialize(Xc, names, spec, the_classes, c, scaler)
@@ -758,11 +825,14 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"X_val has {Xv.shape[1]} features, but X has {n_features}")
         if scaler is not None:  # the validation set is kept engine-ready: scaled once, here
             Xv = _standardized(Xv, scaler, c.dtype)
+        if spec["kind"] == "regression" and Xv.shape[0] < 2:
+            raise ValueError(f"validation_data has {Xv.shape[0]} row, but a regression model "
+                             f"scores it with R^2, which needs at least 2 rows; pass more rows")
         yv, idx = self._known_targets(data[1], Xv.shape[0], c, False, spec, classes,
                                       who="validation_data")
         swv = V.as_sample_weight(data[2] if len(data) == 3 else None, Xv.shape[0])
         wv = self._effective_weights(swv, idx, spec, c, True, classes)
-        return (Xv, yv, None if wv is None else wv.astype(c.dtype), swv)
+        return (Xv, yv, _engine_weights(wv, c.dtype, "validation_data's sample_weight"), swv)
 
     def _check_same_network(self, c):
         """Warm start / partial_fit continue the same network; refuse silent changes."""
@@ -1089,7 +1159,11 @@ class _BaseMLP(BaseEstimator):
                     if loss < self.best_loss_:
                         self.best_loss_ = loss
                 if c.solver == "sgd" and c.schedule == "invscaling":
-                    eng.learning_rate = c.lr_init / (self.t_ + 1) ** c.power_t
+                    # float64 power: a huge power_t decays the rate to 0 (Python's
+                    # float ** raises OverflowError there, mid-training).
+                    with np.errstate(over="ignore"):
+                        decay = np.power(np.float64(self.t_ + 1), c.power_t)
+                    eng.learning_rate = float(c.lr_init / decay)
                 if self._no_improvement_count > c.n_iter_no_change:
                     what = ("Validation score" if on_val else "Training loss")
                     msg = (f"{what} did not improve more than tol={c.tol:f} for "
@@ -1116,7 +1190,15 @@ class _BaseMLP(BaseEstimator):
             warnings.warn("Training interrupted by user.", UserWarning,
                           stacklevel=V.user_stacklevel())
         if on_val and (not incremental or self.stop_training_):
-            eng.params[...] = self._best_params
+            if np.isfinite(self.best_validation_score_):
+                eng.params[...] = self._best_params
+            else:
+                # No epoch ever had a defined score (NaN: the network's outputs on
+                # the validation set were not finite): there is no best epoch to
+                # go back to, so the trained weights stay.
+                warnings.warn("early_stopping: the validation score was never finite, so no "
+                              "best epoch could be kept; the model holds its last weights",
+                              UserWarning, stacklevel=V.user_stacklevel())
 
     def _print_epoch(self, loss, vloss, score, seconds, n):
         parts = [f"Epoch {self.n_iter_:4d}", f"loss {loss:.8f}"]
@@ -1233,6 +1315,13 @@ class _BaseMLP(BaseEstimator):
         non-finite steps), so only values too large for the dtype get here: huge X, or
         the huge weights of a model that diverged.
         """
+        if not V.all_finite(self._engine.params):
+            # Only an in-place edit of the coefs_/intercepts_ views gets here.
+            where = [f"{name}[{i}]" for name, arrays in (("coefs_", self.coefs_),
+                                                          ("intercepts_", self.intercepts_))
+                     for i, a in enumerate(arrays) if not V.all_finite(np.asarray(a))]
+            raise ValueError(f"{', '.join(where) or 'the weights'} contain NaN or infinity, so "
+                             f"the model cannot predict; assign finite weights or refit")
         rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
         dtype = np.dtype(self._engine_config["dtype"]).name
         fix = "scale X (e.g. standardize its features)" + \

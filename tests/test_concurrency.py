@@ -127,6 +127,73 @@ def test_predicting_while_another_model_fits():
     assert len(predictions) >= 4
 
 
+def test_a_second_training_call_on_a_training_model_is_refused():
+    """fit/partial_fit share the model's engine scratch with the GIL released:
+    a second one from another thread must be refused, not corrupt memory
+    (it used to crash in the loss kernel). The model stays usable."""
+    from fastmlp import estimators
+
+    X, y = data()
+    model = MLPClassifier(hidden_layer_sizes=(64,), max_iter=400, tol=0, random_state=0)
+    errors = []
+
+    def long_fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+
+    t = threading.Thread(target=long_fit)
+    t.start()
+    deadline = time.monotonic() + 30
+    while id(model) not in estimators._TRAINING and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert id(model) in estimators._TRAINING, "the fit never started"
+    for call in (lambda: model.partial_fit(X, y), lambda: model.fit(X, y)):
+        with pytest.raises(RuntimeError, match="already being trained in another thread"):
+            call()
+            errors.append("not refused")
+    t.join()
+    assert not errors
+    assert id(model) not in estimators._TRAINING
+    # Afterwards training works again, and so does the model.
+    model.set_params(max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.partial_fit(X, y)
+    assert model.predict(X).shape == (len(X),)
+
+
+def test_concurrent_partial_fits_on_one_model_never_crash():
+    """The hammer that crashed before: two threads partial_fit one model with
+    a tiny switch interval. Each call either trains or is refused."""
+    import sys
+
+    X, y = data()
+    model = MLPClassifier(hidden_layer_sizes=(16,), batch_size=32, random_state=0)
+    model.partial_fit(X, y, classes=np.unique(y))
+    outcomes = {"trained": 0, "refused": 0}
+    lock = threading.Lock()
+
+    def worker(i):
+        for k in range(200):
+            try:
+                model.partial_fit(X[: 50 + k], y[: 50 + k])
+                key = "trained"
+            except RuntimeError:
+                key = "refused"
+            with lock:
+                outcomes[key] += 1
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        run_threads(worker, 2)
+    finally:
+        sys.setswitchinterval(old)
+    assert outcomes["trained"] + outcomes["refused"] == 400
+    assert outcomes["trained"] >= 1
+    assert np.all(np.isfinite(model._engine.params))
+
+
 def test_kernels_from_many_threads_match_serial():
     """kernels.gemm keeps its packing scratch per thread; other kernels allocate outputs."""
     rs = np.random.RandomState(0)

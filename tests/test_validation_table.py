@@ -132,7 +132,17 @@ DATA_ROWS = [
     ("score-y-length", ALL, lambda m, X, y: m.score(X, y[:10]), ValueError,
      r"X has 60 rows but y has 10"),
     ("score-sample_weight-length", ALL, lambda m, X, y: m.score(X, y, sample_weight=np.ones(3)),
-     ValueError, r"sample_weight must have shape \(60,\)"),
+     ValueError, r"sample_weight has 3 weights but X has 60 rows"),
+    ("score-sample_weight-zero", ALL,
+     lambda m, X, y: m.score(X, y, sample_weight=np.zeros(len(X))), ValueError,
+     r"at least one non-zero"),
+    ("score-sample_weight-strings", ALL,
+     lambda m, X, y: m.score(X, y, sample_weight=np.array(["a"] * len(X))), TypeError,
+     r"sample_weight must hold numbers"),
+    ("score-y-outputs", ALL, lambda m, X, y: m.score(X, np.c_[y, y, y]), ValueError,
+     r"y has shape \(60, 3\), but the model predicts"),
+    ("score-y-sparse", ALL, lambda m, X, y: m.score(X, _sparse_column(y)), TypeError,
+     r"y is a sparse matrix"),
     # kinds of X
     ("object-X", ALL, lambda m, X, y: m.fit(np.array([[{"a": 1}] * F] * N, dtype=object), y),
      TypeError, r"X has dtype object"),
@@ -235,6 +245,10 @@ def _corrupt_csr(X, what):
 def _sparse(X):
     sparse = pytest.importorskip("scipy.sparse", reason="SciPy is optional; it makes sparse X")
     return sparse.csr_matrix(X)
+
+
+def _sparse_column(y):
+    return _sparse(np.asarray(y, dtype=np.float64).reshape(-1, 1))
 
 
 # ---- estimators: hyperparameter rows -----------------------------------------------------------
