@@ -245,7 +245,8 @@ def _engine_weights(w, dtype, name):
     train on zeros or stop on an infinite sum: refused with the fix."""
     if w is None:
         return None
-    out = w.astype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        out = w.astype(dtype)
     positive = w > 0
     info = np.finfo(dtype)
     if (out[positive] == 0).any() or not np.isfinite(out).all() or w.sum() > info.max:

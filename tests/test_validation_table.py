@@ -133,6 +133,15 @@ DATA_ROWS = [
      r"X has 60 rows but y has 10"),
     ("score-sample_weight-length", ALL, lambda m, X, y: m.score(X, y, sample_weight=np.ones(3)),
      ValueError, r"sample_weight has 3 weights but X has 60 rows"),
+    ("sample_weight-underflow", ALL,
+     lambda m, X, y: m.fit(X, y, sample_weight=np.full(len(X), 1e-50)), ValueError,
+     r"sample_weight ranges from 1e-50 .* float32 cannot hold .* rescale"),
+    ("sample_weight-overflow", ALL,
+     lambda m, X, y: m.partial_fit(X, y, sample_weight=np.full(len(X), 1e39)), ValueError,
+     r"float32 cannot hold"),
+    ("validation_data-one-row", ("MLPRegressor",),
+     lambda m, X, y: m.fit(X, y, validation_data=(X[:1], y[:1])), ValueError,
+     r"validation_data has 1 row, but a regression model scores it with R\^2"),
     ("score-sample_weight-zero", ALL,
      lambda m, X, y: m.score(X, y, sample_weight=np.zeros(len(X))), ValueError,
      r"at least one non-zero"),
@@ -797,3 +806,45 @@ def test_tables_cover_the_issue_list():
                    "sample_weight-negative"):
         assert needle in ids, needle
     assert {"fortran", "column-slice", "read-only", "memory-mapped"} <= set(LAYOUTS)
+
+
+def test_weights_edited_in_place_to_nan_are_named_not_called_overflow():
+    model = fitted("MLPClassifier")
+    X, _ = base_data("MLPClassifier")
+    model.coefs_[1][0, 0] = np.nan
+    for call in (model.predict, model.predict_proba, lambda X: model.predict_proba(
+            np.ascontiguousarray(X[:1], dtype=np.float32))):
+        with pytest.raises(ValueError, match=r"coefs_\[1\] contain NaN or infinity"):
+            call(X)
+
+
+@pytest.mark.parametrize("value, exc, pattern", [
+    (None, TypeError, r"coefs_ must be a list of arrays"),
+    ("complex", TypeError, r"coefs_\[0\] must hold real numbers, got dtype complex"),
+    ("str", TypeError, r"coefs_\[0\] must hold real numbers"),
+])
+def test_assigned_coefs_of_the_wrong_kind_are_refused(value, exc, pattern):
+    model = fitted("MLPRegressor")
+    X, _ = base_data("MLPRegressor")
+    model.coefs_ = None if value is None else [a.astype(value) for a in model.coefs_]
+    with pytest.raises(exc, match=pattern):
+        model.predict(X)
+
+
+def test_an_overflowing_invscaling_decay_reaches_a_zero_rate():
+    """(t + 1) ** power_t beyond float64 is a rate of 0, not an OverflowError mid-fit."""
+    X, y = base_data("MLPClassifier")
+    model = MLPClassifier(**{**SMALL, "solver": "sgd", "learning_rate": "invscaling",
+                             "power_t": 1e300})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", fastmlp.ConvergenceWarning)
+        model.fit(X, y)
+    assert model._engine.learning_rate == 0.0
+
+
+def test_a_zero_dimensional_dropout_array_is_one_rate():
+    X, y = base_data("MLPClassifier")
+    a = MLPClassifier(**SMALL, dropout=np.array(0.25)).fit(X, y)
+    b = MLPClassifier(**SMALL, dropout=0.25).fit(X, y)
+    assert a._engine.params.tobytes() == b._engine.params.tobytes()
