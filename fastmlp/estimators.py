@@ -996,6 +996,10 @@ class _BaseMLP(BaseEstimator):
             # A changed solver or optimizer setting starts a fresh optimizer state.
             self._engine.set_optimizer(c.solver, **self._optimizer_kwargs(c))
             self._opt_config = signature
+        elif c.solver == "sgd" and c.schedule == "constant":
+            # The kept rate may have decayed under 'invscaling' or 'adaptive'; a
+            # constant schedule means learning_rate_init.
+            self._engine.learning_rate = c.lr_init
 
     def _start_validation_curves(self, c):
         """Curves exist once a validation set does; early stopping also needs a best copy."""

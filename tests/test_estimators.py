@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -931,3 +932,19 @@ def test_random_state_may_hold_any_bit_generator():
                           **dict(kw, max_iter=1)).fit(X, y)
     np.testing.assert_array_equal(
         first.coefs_[0], np.random.RandomState(np.random.PCG64(3)).uniform(-bound, bound, (300, 50)))
+
+
+def test_switching_to_a_constant_schedule_restores_learning_rate_init():
+    """warm_start keeps the optimizer state, but a rate decayed by 'invscaling'
+    must not outlive a switch to learning_rate='constant'."""
+    rs = np.random.RandomState(0)
+    X = rs.randn(200, 3)
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, solver="sgd",
+                          learning_rate="invscaling", learning_rate_init=0.01, warm_start=True,
+                          random_state=0).fit(X, y)
+        assert m._engine.learning_rate < 0.01
+        m.set_params(learning_rate="constant", max_iter=1).fit(X, y)
+    assert m._engine.learning_rate == 0.01
