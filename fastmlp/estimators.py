@@ -1525,6 +1525,7 @@ class _BaseMLP(BaseEstimator):
         """
         def bad(what):
             raise ValueError(f"{what}; the saved state is inconsistent")
+        self._check_imported_scalars(state, bad)
         config, spec = state["_engine_config"], state["_spec"]
         sizes = config["layer_sizes"]
         if not isinstance(sizes, list) or len(sizes) < 2 or not all(
@@ -1572,6 +1573,42 @@ class _BaseMLP(BaseEstimator):
             bad("best_params does not match params in shape, or is not finite")
         if "validation_X" in arrays:
             self._check_imported_validation(arrays, sizes, spec, params.dtype, bad)
+
+    @staticmethod
+    def _check_imported_scalars(state, bad):
+        """Counters, losses, curves and the engine's scalars have the types fit leaves
+        (a header edited to null would otherwise load and fail later, in partial_fit)."""
+        def is_int(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def is_num(v):
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+        for name in ("n_iter_", "t_", "_no_improvement_count", "_seed"):
+            if not is_int(state[name]) or state[name] < 0:
+                bad(f"{name} is {state[name]!r}, not an integer >= 0")
+        for name in ("loss_", "best_loss_", "best_validation_score_"):
+            if state[name] is not None and not is_num(state[name]):
+                bad(f"{name} is {state[name]!r}, not a number")
+        for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+            v = state[name]
+            if not (v is None and name != "loss_curve_") and not (
+                    isinstance(v, list) and all(is_num(x) for x in v)):
+                bad(f"{name} is not a list of numbers")
+        if not isinstance(state["stop_training_"], bool):
+            bad(f"stop_training_ is {state['stop_training_']!r}, not true or false")
+        es = state["engine_state"]
+        if not isinstance(es, dict) or es.get("solver") not in ("", "sgd", "adam"):
+            bad("engine_state.solver is not one of '', 'sgd', 'adam'")
+        for key in ("step", "dropout_key"):
+            if not is_int(es.get(key)) or es[key] < 0:
+                bad(f"engine_state.{key} is {es.get(key)!r}, not an integer >= 0")
+        keys = ("learning_rate",) + (("momentum", "beta_1", "beta_2", "epsilon")
+                                     if es["solver"] else ())
+        for key in keys:
+            if not is_num(es.get(key)) or not math.isfinite(es[key]) or es[key] < 0:
+                bad(f"engine_state.{key} is {es.get(key)!r}, not a finite number >= 0")
+        if es["solver"] and not isinstance(es.get("nesterov"), bool):
+            bad(f"engine_state.nesterov is {es.get('nesterov')!r}, not true or false")
 
     def _check_imported_validation(self, arrays, sizes, spec, dtype, bad):
         """The kept validation set goes to the engine as it is: shapes and dtypes must fit."""

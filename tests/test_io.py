@@ -273,6 +273,31 @@ def test_inconsistent_or_hostile_content_is_refused(saved, tmp_path, case):
         fastmlp.load(bad)
 
 
+@pytest.mark.parametrize("path, value, match", [
+    (("loss_curve_",), None, "loss_curve_ is not a list of numbers"),
+    (("n_iter_",), None, "n_iter_ is None, not an integer"),
+    (("_seed",), None, "_seed is None, not an integer"),
+    (("t_",), -1, "t_ is -1, not an integer >= 0"),
+    (("stop_training_",), 0, "stop_training_ is 0, not true or false"),
+    (("engine_state", "solver"), None, "engine_state.solver is not one of"),
+    (("engine_state", "learning_rate"), "fast", "engine_state.learning_rate is 'fast'"),
+    (("engine_state", "step"), 1.5, "engine_state.step is 1.5"),
+])
+def test_a_header_edited_to_wrong_scalar_types_is_refused_at_load(saved, tmp_path, path, value,
+                                                                  match):
+    """Such files used to load and fail later (partial_fit, warm fit) with raw errors."""
+    bad = tmp_path / "edited.fmlp"
+
+    def edit(h):
+        node = h["state"]
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    rewrite(saved, bad, header_change=edit)
+    with pytest.raises(ValueError, match=match + ".*the saved state is inconsistent"):
+        fastmlp.load(bad)
+
+
 def test_save_is_atomic(tmp_path, monkeypatch):
     X, y = blobs()
     path = tmp_path / "model.fmlp"
