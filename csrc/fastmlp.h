@@ -67,6 +67,9 @@ const char *fmlp_isa_name(int isa);
 /* ---- threads -------------------------------------------------------------
  * Kernels split large work over a persistent pool (csrc/pool.c). The
  * process-wide default is every online CPU; 0 restores that. */
+/* The most threads one call runs on: the pool's workers plus the caller. The
+ * Python layer clamps larger requests (which would not fit an int) to it. */
+#define FMLP_MAX_THREADS 64
 void fmlp_set_default_threads(int n);
 int fmlp_get_default_threads(void);
 int fmlp_cpu_count(void);

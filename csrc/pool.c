@@ -21,7 +21,7 @@
 
 #include "internal.h"
 
-#define POOL_MAX_WORKERS 63
+#define POOL_MAX_WORKERS (FMLP_MAX_THREADS - 1)
 /* Polls (roughly 50-100 us) a worker spins before sleeping: a training step
  * issues several parallel calls with short serial gaps between them. */
 #define POOL_SPIN 20000

@@ -60,6 +60,14 @@ def _positive_int(text):
     return value
 
 
+def _thread_count(text):
+    """--threads: a positive integer; counts above the pool's size (64) mean
+    64, as no call runs on more threads (and C's int could not hold 2**40)."""
+    from ._core import MAX_THREADS
+
+    return min(_positive_int(text), MAX_THREADS)
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -243,8 +251,9 @@ def _add_train(sub):
                           "epochs, and keep the best epoch's weights")
     opt.add_argument("--seed", type=_seed, default=0,
                      help="random seed for weights, shuffling and the split (default 0)")
-    opt.add_argument("--threads", type=_positive_int, default=None,
-                     help="threads the engine may use (default: the engine decides)")
+    opt.add_argument("--threads", type=_thread_count, default=None,
+                     help="threads the engine may use (default: the engine decides; "
+                          "above 64 means 64)")
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="FILE", help="save the trained model to FILE (e.g. "
                                                    "model.fmlp)")
@@ -310,8 +319,9 @@ def _add_bench(sub):
     p.add_argument("--repeat", type=_positive_int, default=3,
                    help="timed epochs per contender; the median is reported (default 3)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--threads", type=_positive_int, default=None,
-                   help="threads for fastmlp and PyTorch (default: each decides)")
+    p.add_argument("--threads", type=_thread_count, default=None,
+                   help="threads for fastmlp and PyTorch (default: each decides; above 64 "
+                        "means 64)")
     p.add_argument("--data", metavar="DIR", help="an MNIST IDX directory to use instead of "
                                                  "random data")
     p.add_argument("--no-reference", action="store_true", help="skip the NumPy reference engine")

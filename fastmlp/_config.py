@@ -4,6 +4,7 @@ The best path the CPU supports is chosen at import; the environment variable
 FASTMLP_ISA (generic, avx2, avx512) forces one. It does not hold per-model
 settings; those live on the estimators.
 """
+import numbers
 import os
 import platform
 import sys
@@ -53,15 +54,18 @@ def set_num_threads(n):
     """Set the process-wide thread count for fastmlp's kernels and engine.
 
     ``None`` or 0 restores the default, every CPU this process may run on.
-    Models with their own ``n_threads`` keep it. Threads are a persistent
-    pool shared by all models; a call made while another thread's call uses
-    the pool runs on its own thread instead of waiting.
+    Any larger integer is accepted; counts above 64 (the pool's size: no
+    call runs on more threads) mean 64, and the engine never uses more
+    threads than there are CPUs. Models with their own ``n_threads`` keep
+    it. Threads are a persistent pool shared by all models; a call made
+    while another thread's call uses the pool runs on its own thread
+    instead of waiting.
     """
     if n is None:
         n = 0
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"n must be a non-negative integer or None (0/None: every CPU), got {n!r}")
-    _core.set_default_threads(n)
+    _core.set_default_threads(min(int(n), _core.MAX_THREADS))
 
 
 def get_num_threads():

@@ -52,6 +52,7 @@ cdef extern from "fastmlp.h" nogil:
 
     # ---- the engine ----
     int FMLP_MAX_LAYERS
+    int FMLP_MAX_THREADS
     int FMLP_OUT_IDENTITY
     int FMLP_OUT_LOGISTIC
     int FMLP_OUT_SOFTMAX

@@ -20,6 +20,9 @@ slope=0.01, dropout=None, n_threads=None)``
   the output activation's derivative unless it is identity).
 - ``dtype``: np.float32 or np.float64. ``dropout``: None or one rate in [0, 1)
   per hidden layer (inverted dropout, training only).
+- ``n_threads``: None or 0 (the process default) or a positive integer; counts
+  above 64 (the worker pool's size) mean 64, and C never runs more threads
+  than there are CPUs.
 
 Parameters: ``params`` is one flat array holding W_0 .. W_{L-1} (each stored
 (fan_out, fan_in), row-major) then b_0 .. b_{L-1}. ``weights(l)`` and
@@ -255,6 +258,11 @@ class Engine:
         self.output_activation = output_activation
         self.loss_name = loss
         self.slope = float(slope)
+        if n_threads is not None and (isinstance(n_threads, (bool, np.bool_))
+                                      or not isinstance(n_threads, (int, np.integer))
+                                      or n_threads < 0):
+            raise ValueError(f"n_threads must be a positive integer or None (the process "
+                             f"default), got {n_threads!r}")
         self.n_threads = n_threads
         self.n_layers = n_layers
         self._sizes = np.array(self.layer_sizes, dtype=np.int64)
@@ -272,7 +280,7 @@ class Engine:
         self._core = _core.NetCore(self._sizes, codes["act"][hidden_activation], self.slope,
                                    codes["out"][output_activation], codes["loss"][loss],
                                    self.params, self._rates, layer0_layout == "in_out")
-        self._core.n_threads = int(n_threads) if n_threads else 0
+        self._core.n_threads = n_threads or 0  # NetCore clamps counts above MAX_THREADS
         self._solver = None
         self._hyper = {}
         self._moments = {}
@@ -360,6 +368,11 @@ class Engine:
     # ---- helpers ----
     def _targets(self, y):
         if self.loss_name == "cross_entropy" and y.ndim == 1:
+            # Converting floats would truncate 1.7 to class 1 without a word.
+            if y.dtype.kind not in "iu":
+                raise TypeError(f"y (labels) must be class indices of an integer dtype (int64), "
+                                f"got dtype {y.dtype}; convert whole-number labels with "
+                                f"y.astype(np.int64), or pass 2-D target rows Y")
             return np.ascontiguousarray(y, dtype=np.int64), None
         return None, np.ascontiguousarray(y, dtype=self.dtype)
 

@@ -2,9 +2,12 @@
 # It holds the C structs that point into arrays Python allocated (kept alive
 # here), runs epochs in GIL-free time slices and turns status codes into
 # exceptions. User input is validated by the estimators; NetCore's methods are
-# importable, so before each C call they re-check, in O(1) (never scanning
-# data), that every array fits the network: dtype, ndim, shape, strides.
+# importable, so before each C call they re-check, in O(1), that every array
+# fits the network (dtype, ndim, shape, strides), and scan, without the GIL,
+# the values C follows or trusts: CSR indptr/indices (it indexes memory with
+# them), class labels and sample weights. Feature values are never scanned.
 from cpython.exc cimport PyErr_CheckSignals
+from libc.math cimport INFINITY
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.ref cimport PyObject
 
@@ -21,6 +24,9 @@ ENGINE_CODES = {
     "solver": {"sgd": FMLP_SOLVER_SGD, "adam": FMLP_SOLVER_ADAM},
 }
 MAX_LAYERS = FMLP_MAX_LAYERS
+# The most threads one call runs on (the pool's workers plus the caller):
+# larger thread counts are clamped to it before they reach C's int.
+MAX_THREADS = FMLP_MAX_THREADS
 
 
 class EngineStatusError(RuntimeError):
@@ -59,6 +65,85 @@ cdef cnp.ndarray _c_array(object a, str name, int typenum, str want, int ndim, b
     if writable and not cnp.PyArray_ISWRITEABLE(arr):
         raise ValueError(f"{name} is read-only; pass a writable array")
     return arr
+
+
+cdef int _thread_count(object value, str name) except -1:
+    """value, an integer, as C's thread count: < 1 means 0 (the default), and
+    anything above MAX_THREADS means MAX_THREADS (the pool runs no more)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer (0: the default), got {value!r}")
+    if value < 1:
+        return 0
+    return FMLP_MAX_THREADS if value > FMLP_MAX_THREADS else <int>value
+
+
+# ---- value checks (GIL-free scans of the arrays C indexes memory with) --------
+
+_CSR_FIX = "build it with scipy.sparse.csr_matrix, which keeps indptr and indices consistent"
+
+
+cdef int _check_csr(cnp.ndarray indptr, cnp.ndarray indices, int64_t n_rows, int64_t n_cols,
+                    str prefix) except -1:
+    """C follows indptr and indices without bounds checks: refuse, naming the
+    first bad entry, an indptr that decreases or leaves [0, len(indices)] and
+    a column index outside [0, n_cols). Both arrays are 1-D C-contiguous int64
+    (the caller checked) and indptr holds n_rows + 1 entries."""
+    cdef const int64_t *p = <const int64_t *>cnp.PyArray_DATA(indptr)
+    cdef const int64_t *ix = <const int64_t *>cnp.PyArray_DATA(indices)
+    cdef int64_t nnz = indices.shape[0], i, bad = -1, prev = 0
+    with nogil:
+        for i in range(n_rows + 1):
+            if p[i] < prev or p[i] > nnz:  # prev starts at 0: a negative start is caught too
+                bad = i
+                break
+            prev = p[i]
+    if bad >= 0:
+        rule = (f"{prefix}indptr must be non-decreasing and lie in [0, {nnz}] "
+                f"(len({prefix}indices) == len({prefix}data))")
+        if p[bad] < 0 or p[bad] > nnz:
+            raise ValueError(f"{rule}, got {prefix}indptr[{bad}] = {p[bad]}; {_CSR_FIX}")
+        raise ValueError(f"{rule}, got {prefix}indptr[{bad - 1}] = {p[bad - 1]} > "
+                         f"{prefix}indptr[{bad}] = {p[bad]}; {_CSR_FIX}")
+    with nogil:
+        for i in range(nnz):
+            if ix[i] < 0 or ix[i] >= n_cols:
+                bad = i
+                break
+    if bad >= 0:
+        raise ValueError(f"{prefix}indices must lie in [0, {n_cols}) (the matrix has {n_cols} "
+                         f"columns), got {prefix}indices[{bad}] = {ix[bad]}; {_CSR_FIX}")
+    return 0
+
+
+def check_csr(object indptr, object indices, int64_t n_cols, str prefix=""):
+    """Refuse CSR index arrays C could read or write out of bounds through
+    (see _check_csr): indptr and indices are 1-D C-contiguous int64 arrays,
+    indptr non-decreasing in [0, len(indices)], every index in [0, n_cols).
+    ``prefix`` goes before the names in messages ("X." gives "X.indptr")."""
+    cdef cnp.ndarray p = _c_array(indptr, prefix + "indptr", cnp.NPY_INT64, "int64", 1, False)
+    cdef cnp.ndarray ix = _c_array(indices, prefix + "indices", cnp.NPY_INT64, "int64", 1, False)
+    if p.shape[0] == 0:
+        raise ValueError(f"{prefix}indptr is empty; it needs n_rows + 1 entries")
+    _check_csr(p, ix, p.shape[0] - 1, n_cols, prefix)
+
+
+cdef int64_t _first_bad_label(const int64_t *labels, int64_t n, int64_t n_classes) noexcept nogil:
+    cdef int64_t i
+    for i in range(n):
+        if labels[i] < 0 or labels[i] >= n_classes:
+            return i
+    return -1
+
+
+cdef int64_t _first_bad_weight(const void *w, bint f32, int64_t n) noexcept nogil:
+    """The first weight that is negative, NaN or infinite, or -1."""
+    cdef int64_t i
+    cdef double v
+    for i in range(n):
+        v = (<const float *>w)[i] if f32 else (<const double *>w)[i]
+        if not (v >= 0 and v < INFINITY):
+            return i
+    return -1
 
 
 cdef cnp.ndarray _scratch(object a, str name):
@@ -158,11 +243,13 @@ cdef class NetCore:
         self._keep["v"] = v
 
     property n_threads:
-        """Threads for this network's work; 0 means the process default."""
+        """Threads for this network's work; 0 means the process default.
+        Any integer is accepted: < 1 means 0, and counts above MAX_THREADS
+        (the pool's size) mean MAX_THREADS."""
         def __get__(self):
             return self.net.n_threads
-        def __set__(self, int value):
-            self.net.n_threads = value if value > 0 else 0
+        def __set__(self, value):
+            self.net.n_threads = _thread_count(value, "n_threads")
 
     property learning_rate:
         def __get__(self):
@@ -211,12 +298,16 @@ cdef class NetCore:
     cdef int _data(self, fmlp_data *d, object X, object labels, object Y, object w,
                    bint targets) except -1:
         """Fill d from dense X (2-D, unit column stride) or a CSR with data,
-        indices, indptr (int64) and shape, after checking, in O(1), that every
-        array fits the network and each other. With targets, labels (int64,
-        cross-entropy only) or Y (n, n_outputs) must be given; w is optional."""
+        indices, indptr (int64) and shape, after checking that every array fits
+        the network and each other (O(1)) and that C can follow a CSR's indptr
+        and indices safely (a GIL-free scan). With targets, labels (int64,
+        cross-entropy only, each in [0, n_outputs)) or Y (n, n_outputs) must be
+        given; w is optional (finite, >= 0)."""
         cdef cnp.ndarray a, data, indices, indptr
         cdef int64_t n, n_in = self.net.sizes[0], n_out = self.net.sizes[self.net.n_layers]
-        cdef int64_t nnz, first, last
+        cdef int64_t nnz, bad
+        cdef const int64_t *pl
+        cdef const void *pv
         cdef Py_ssize_t item
         if isinstance(X, cnp.ndarray):
             a = _typed(X, "X", self.typenum, self.want)
@@ -227,8 +318,9 @@ cdef class NetCore:
                 raise ValueError(f"X has {a.shape[1]} features, but this network takes {n_in}")
             item = cnp.PyArray_ITEMSIZE(a)
             # C reads element (r, c) at X + r * ldx + c: columns must be adjacent
-            # and the row stride a whole number of elements.
-            if ((a.shape[1] > 1 and cnp.PyArray_STRIDE(a, 1) != item)
+            # and the row stride a whole number of elements (NumPy gives 0-row
+            # arrays zero strides: C reads nothing from them).
+            if a.shape[0] > 0 and ((a.shape[1] > 1 and cnp.PyArray_STRIDE(a, 1) != item)
                     or (a.shape[0] > 1 and cnp.PyArray_STRIDE(a, 0) % item != 0)):
                 raise ValueError(f"X must have unit column stride; {_fix('X')}")
             n = a.shape[0]
@@ -255,12 +347,8 @@ cdef class NetCore:
             if n < 0 or indptr.shape[0] != n + 1:
                 raise ValueError(f"X.indptr has {indptr.shape[0]} entries, but X has {n} rows "
                                  f"(it needs n_rows + 1)")
-            # The ends only: checking every row (and column index) would scan the data.
-            first = (<const int64_t *>cnp.PyArray_DATA(indptr))[0]
-            last = (<const int64_t *>cnp.PyArray_DATA(indptr))[n]
-            if first < 0 or last < first or last > nnz:
-                raise ValueError(f"X.indptr runs from {first} to {last}, outside X.data's {nnz} "
-                                 f"entries")
+            # C indexes rows and weights through these: every entry must be in bounds.
+            _check_csr(indptr, indices, n, n_in, "X.")
             d.X = cnp.PyArray_DATA(data)
             d.ldx = 0
             d.n = n
@@ -280,7 +368,15 @@ cdef class NetCore:
             a = _c_array(labels, "y (labels)", cnp.NPY_INT64, "int64", 1, False)
             if a.shape[0] != n:
                 raise ValueError(f"y (labels) has {a.shape[0]} entries, but X has {n} rows")
-            d.labels = <const int64_t *>cnp.PyArray_DATA(a)
+            pl = <const int64_t *>cnp.PyArray_DATA(a)
+            # Checked up front, so a bad label never leaves an epoch half done.
+            with nogil:
+                bad = _first_bad_label(pl, n, n_out)
+            if bad >= 0:
+                raise ValueError(f"y (labels) must hold class indices in [0, {n_out}) (one per "
+                                 f"network output), got y[{bad}] = {pl[bad]}; encode the classes "
+                                 f"as 0..{n_out - 1}, e.g. with np.unique(y, return_inverse=True)")
+            d.labels = pl
         elif Y is not None:
             a = _c_array(Y, "y (targets Y)", self.typenum, self.want, 2, False)
             if a.shape[0] != n or a.shape[1] != n_out:
@@ -294,7 +390,13 @@ cdef class NetCore:
             a = _c_array(w, "sample_weight", self.typenum, self.want, 1, False)
             if a.shape[0] != n:
                 raise ValueError(f"sample_weight has {a.shape[0]} entries, but X has {n} rows")
-            d.w = cnp.PyArray_DATA(a)
+            pv = cnp.PyArray_DATA(a)
+            with nogil:
+                bad = _first_bad_weight(pv, self.f32, n)
+            if bad >= 0:
+                raise ValueError(f"sample_weight must be finite and >= 0, got sample_weight[{bad}]"
+                                 f" = {a[bad]}; give each sample a finite, non-negative weight")
+            d.w = pv
         return 0
 
     def train_work_size(self, int64_t batch):
@@ -319,6 +421,10 @@ cdef class NetCore:
         cdef fmlp_epoch ep
         cdef int st
         self._data(&d, X, labels, Y, w, True)
+        if d.n == 0:
+            raise ValueError("X has 0 rows; an epoch needs at least one sample")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         _scratch(work, "work")
         _c_array(perm, "perm", cnp.NPY_INT64, "int64", 1, True)
         if perm.shape[0] < d.n:
@@ -449,6 +555,10 @@ cdef class NetCore:
         cdef double loss = 0
         cdef int st
         self._data(&d, X, labels, Y, w, True)
+        if d.n == 0:
+            raise ValueError("X has 0 rows; the loss needs at least one sample")
+        if chunk < 1:
+            raise ValueError(f"chunk must be >= 1, got {chunk}")
         if grad is not None:
             self._params_like(grad, "grad")
         _scratch(work, "work")
@@ -463,9 +573,10 @@ cdef class NetCore:
         return st, loss
 
 
-def set_default_threads(int n):
-    """Process-wide thread count for kernels (0: every online CPU)."""
-    fmlp_set_default_threads(n)
+def set_default_threads(object n):
+    """Process-wide thread count for kernels (0: every online CPU; counts
+    above MAX_THREADS mean MAX_THREADS)."""
+    fmlp_set_default_threads(_thread_count(n, "n"))
 
 
 def get_default_threads():

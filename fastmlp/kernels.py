@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from . import _core
-from ._validation import c_array, kernel_array, no_overlap, real_scalar
+from ._validation import c_array, check_int, kernel_array, no_overlap, real_scalar
 
 __all__ = [
     "gemm",
@@ -38,14 +38,16 @@ def _gemm_work(nbytes):
 
 
 def _threads(n_threads):
-    """A kernel's thread count: None means the process default."""
+    """A kernel's thread count: None means the process default; any positive
+    integer is accepted, and counts above ``_core.MAX_THREADS`` (64, the
+    worker pool's size) mean that many, as the pool never runs more."""
     if n_threads is None:
         return _core.get_default_threads()
     if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, (int, np.integer)) \
             or n_threads < 1:
         raise ValueError(f"n_threads must be a positive integer or None (the process default), "
                          f"got {n_threads!r}")
-    return int(n_threads)
+    return min(int(n_threads), _core.MAX_THREADS)
 
 
 def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, n_threads=None):
@@ -59,8 +61,8 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, n_t
     ``gemm(X, W, trans_b=True)`` (forward), ``gemm(dZ, W)`` (input gradient)
     and ``gemm(dZ, X, trans_a=True)`` (weight gradient). ``n_threads``
     (default: the process default, ``fastmlp.set_num_threads``) splits large
-    products over the worker pool; the result is bitwise the same for any
-    thread count.
+    products over the worker pool; counts above 64 (the pool's size) mean 64.
+    The result is bitwise the same for any thread count.
     """
     nt = _threads(n_threads)
     # Fast path: a few C-level checks accept the plainly valid call (they
@@ -430,10 +432,12 @@ def _csr_parts(indptr, indices, data, n_rows, n_cols, rows):
     if indptr.shape[0] == 0 or indptr.shape[0] != n_rows + 1 or indptr[0] != 0:
         raise ValueError(f"indptr must have n_rows + 1 = {n_rows + 1} entries starting at 0, "
                          f"got {indptr.shape[0]} starting at {indptr[:1].tolist()}")
-    if np.any(np.diff(indptr) < 0) or indptr[-1] != indices.shape[0] or data.shape[0] != indices.shape[0]:
-        raise ValueError("indptr must be non-decreasing and end at len(indices) == len(data)")
-    if indices.size and (indices.min() < 0 or indices.max() >= n_cols):
-        raise ValueError(f"indices must lie in [0, {n_cols})")
+    if indptr[-1] != indices.shape[0] or data.shape[0] != indices.shape[0]:
+        raise ValueError(f"indptr must be non-decreasing and end at len(indices) == len(data), "
+                         f"got indptr[-1] = {indptr[-1]}, {indices.shape[0]} indices and "
+                         f"{data.shape[0]} values")
+    # Every entry, in one GIL-free pass: the same rules the engine applies to a CSR X.
+    _core.check_csr(indptr, indices, n_cols)
     if rows is not None:
         rows = kernel_index("rows", rows)
         if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
@@ -454,12 +458,15 @@ def sparse_matmul(indptr, indices, data, b, out=None, *, n_cols=None, rows=None,
 
     ``op(b)`` is ``b`` ([n_cols, N]) or, with ``trans_b``, ``b.T`` for b [N, n_cols];
     ``rows`` selects rows of X in place (default: all). The first layer of a
-    network on sparse input: cost proportional to the non-zeros.
+    network on sparse input: cost proportional to the non-zeros. ``n_threads``
+    is a positive integer (counts above 64, the pool's size, mean 64) or None
+    for the process default, as in :func:`gemm`.
     """
+    nt = _threads(n_threads)
     kernel_array("b", b, ndim=2, row_strided=True)
     kernel_array("data", data, ndim=1, dtype=b.dtype, dtype_of="b")
     k = b.shape[1] if trans_b else b.shape[0]
-    n_cols = k if n_cols is None else int(n_cols)
+    n_cols = k if n_cols is None else check_int("n_cols", n_cols, 0)
     if n_cols != k:
         raise ValueError(f"op(b) has {k} rows but X has {n_cols} columns")
     n_rows = len(indptr) - 1 if isinstance(indptr, np.ndarray) else 0
@@ -476,7 +483,7 @@ def sparse_matmul(indptr, indices, data, b, out=None, *, n_cols=None, rows=None,
         if out.shape != (m, n):
             raise ValueError(f"out must have shape {(m, n)}, got {out.shape}")
         no_overlap("out", out, ("b", b), ("data", data))
-    _core.csr_matmul(out, rows, indptr, indices, data, b, bool(trans_b), beta, int(n_threads))
+    _core.csr_matmul(out, rows, indptr, indices, data, b, bool(trans_b), beta, nt)
     return out
 
 
@@ -486,7 +493,9 @@ def sparse_t_matmul(indptr, indices, data, g, out, *, rows=None, out_transposed=
 
     ``out`` is [n_cols, N] or, with ``out_transposed``, [N, n_cols]; g is [len(rows), N].
     The weight gradient of a first layer on sparse input. Returns ``out``.
+    ``n_threads`` is as in :func:`sparse_matmul`.
     """
+    nt = _threads(n_threads)
     kernel_array("g", g, ndim=2, row_strided=True)
     kernel_array("out", out, ndim=2, dtype=g.dtype, dtype_of="g", writeable=True, row_strided=True)
     kernel_array("data", data, ndim=1, dtype=g.dtype, dtype_of="g")
@@ -500,5 +509,5 @@ def sparse_t_matmul(indptr, indices, data, g, out, *, rows=None, out_transposed=
         raise ValueError(f"g must have one row per selected row of X ({m}), got {g.shape[0]}")
     no_overlap("out", out, ("g", g), ("data", data))
     _core.csr_t_matmul_acc(out, rows, indptr, indices, data, g, bool(out_transposed),
-                           real_scalar("scale", scale), int(n_threads))
+                           real_scalar("scale", scale), nt)
     return out
