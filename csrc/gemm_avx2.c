@@ -50,6 +50,12 @@ FMLP_TARGET_BEGIN_AVX2
  * it only makes the B block bigger (128x128x1024 NT: -1.5 % at 1024). */
 #define GK_NCA_F32 1024
 #define GK_NCA_F64 1024
+/* K up to 1.6 KC is one depth block: K = 784 (MNIST's input layer) was 512 +
+ * 272, two passes over C and a short second micro-panel; as one block it
+ * measured +1-6 % (1 and 2 threads, every orientation, M 128..60000; the
+ * 1,000-row 784-128-10 predict 1.14 -> 1.12 ms), fp64 at K 300-400 +1-3 %. */
+#define GK_KC1_F32 819
+#define GK_KC1_F64 409
 /* Path thresholds (gk_plan): pack both operands from 64 rows of C; below,
  * pack B alone for NN/TN once K*N passes 64 Ki elements (256 KiB fp32). */
 #define GK_PACK_MIN_M 64

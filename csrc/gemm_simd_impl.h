@@ -18,6 +18,7 @@
  *   GK_FOR_DR(X), GK_FOR_DC_J(Y, p), GK_FOR_DC(X), GK_FOR_DR_K(Y, p)
  *   GK_KC_, GK_MC_, GK_NC_F32/F64           cache blocking of the packed path
  *   GK_NCA_F32/F64 (optional)               NC when A is packed too (default NC)
+ *   GK_KC1_F32/F64 (optional)               K up to this is one depth block (default KC)
  *   GK_PACK_MIN_M, GK_PACKB_MIN_KN         path thresholds (gk_plan)
  *   GK_NO_PACK_A             1: NN/NT read A rows in place when they allow
  *   GK_PACK_X86              use gemm_pack_x86.h's vector packing
@@ -52,6 +53,9 @@
 #  define GK_KC GK_KC_F32
 #  define GK_MC GK_MC_F32
 #  define GK_NC GK_NC_F32
+#  ifdef GK_KC1_F32
+#    define GK_KC1 GK_KC1_F32
+#  endif
 #  ifdef GK_NCA_F32
 #    define GK_NCA GK_NCA_F32
 #  endif
@@ -59,12 +63,18 @@
 #  define GK_KC GK_KC_F64
 #  define GK_MC GK_MC_F64
 #  define GK_NC GK_NC_F64
+#  ifdef GK_KC1_F64
+#    define GK_KC1 GK_KC1_F64
+#  endif
 #  ifdef GK_NCA_F64
 #    define GK_NCA GK_NCA_F64
 #  endif
 #endif
 #ifndef GK_NCA
 #  define GK_NCA GK_NC
+#endif
+#ifndef GK_KC1
+#  define GK_KC1 GK_KC
 #endif
 #define GK_NC_MAX (GK_NCA > GK_NC ? GK_NCA : GK_NC)
 
@@ -432,11 +442,16 @@ static void FMLP_IFN(gk_pack_b)(FMLP_T *Bp, const FMLP_T *B, int64_t ldb, int tr
  * every sub-range, which keeps splits bit-identical. */
 static inline int64_t FMLP_IFN(gk_round_up)(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
+/* The depth block for a product of depth K: K itself up to GK_KC1 (a
+ * slightly deeper micro-panel beats a second, short pass over C), else
+ * GK_KC. It depends on K alone, so every sub-range blocks K the same way. */
+static inline int64_t FMLP_IFN(gk_kc)(int64_t K) { return K <= GK_KC1 ? K : GK_KC; }
+
 static size_t FMLP_IFN(gk_packed_bytes)(int64_t M, int64_t N, int64_t K)
 {
     const int64_t mc = M < GK_MC ? FMLP_IFN(gk_round_up)(M, GK_MR) : GK_MC;
     const int64_t nc = N < GK_NC_MAX ? FMLP_IFN(gk_round_up)(N, GK_NR) : GK_NC_MAX;
-    const int64_t kc = K < GK_KC ? K : GK_KC;
+    const int64_t kc = FMLP_IFN(gk_kc)(K);
     return (size_t)((mc + nc) * kc + 2 * GK_SLACK) * sizeof(FMLP_T) + 64;
 }
 
@@ -449,7 +464,8 @@ static void FMLP_IFN(gk_packed)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t
                                 void *work)
 {
     const int64_t mcap = M < GK_MC ? FMLP_IFN(gk_round_up)(M, GK_MR) : GK_MC;
-    const int64_t kcap = K < GK_KC ? K : GK_KC;
+    const int64_t kb = FMLP_IFN(gk_kc)(K);
+    const int64_t kcap = kb;
     FMLP_T *Ap = (FMLP_T *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
     FMLP_T *Bp = Ap + mcap * kcap + GK_SLACK;
     /* Unpacked A (small M, NN/TN): tiles read A in place, by rows (layout 0)
@@ -460,8 +476,8 @@ static void FMLP_IFN(gk_packed)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t
     const int64_t ncb = pack_a ? GK_NCA : GK_NC;
     for (int64_t jc = n0; jc < n1; jc += ncb) {
         const int64_t nc = n1 - jc < ncb ? n1 - jc : ncb;
-        for (int64_t pc = 0; pc < K; pc += GK_KC) {
-            const int64_t kc = K - pc < GK_KC ? K - pc : GK_KC;
+        for (int64_t pc = 0; pc < K; pc += kb) {
+            const int64_t kc = K - pc < kb ? K - pc : kb;
             const FMLP_T bt = pc == 0 ? beta : (FMLP_T)1;
             FMLP_IFN(gk_pack_b)(Bp, B, ldb, trans_b, pc, kc, jc, nc);
             for (int64_t ic = m0; ic < m1; ic += GK_MC) {
@@ -566,6 +582,7 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
 #undef GK_MC
 #undef GK_NC
 #undef GK_NCA
+#undef GK_KC1
 #undef GK_NC_MAX
 #undef GK_SLACK
 #undef GK_TILE_ARGS
