@@ -143,7 +143,7 @@ typedef struct {
     int64_t pos;              /* samples done */
     double loss_sum;          /* sum over done batches of batch loss * rows */
     double penalty_sum;       /* the penalty part of loss_sum */
-    int64_t nonfinite_at;     /* first sample of the batch that diverged */
+    int64_t nonfinite_at;     /* first sample of the batch that diverged; -1: not known */
 } fmlp_epoch;
 
 /* Flags of fmlp_net_predict (see fmlp_net_predict_f32 in fastmlp_typed.h). */

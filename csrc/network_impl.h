@@ -809,7 +809,8 @@ int FMLP_FN(fmlp_train_slice)(const fmlp_net *net, fmlp_optim *opt, const fmlp_d
         if (has_m) memcpy(m, ws.snap_m, (size_t)np * sizeof(FMLP_T));
         if (has_v) memcpy(v, ws.snap_v, (size_t)np * sizeof(FMLP_T));
         opt->step = step0;
-        if (status != FMLP_ERR_NONFINITE) ep->nonfinite_at = ep->pos;
+        /* Which step of the slice overflowed is not known: say none (-1). */
+        if (status != FMLP_ERR_NONFINITE) ep->nonfinite_at = -1;
         return FMLP_ERR_NONFINITE;
     }
     return status;
