@@ -1340,24 +1340,13 @@ class _BaseMLP(BaseEstimator):
     def _fast_outputs(self, X, two_columns):
         """The serving path: outputs for a plain C-contiguous array of the
         model's dtype and width, checked and computed in one C call, or None
-        (then the validating path runs and explains any problem). Only for
-        models whose outputs need no further Python work. Kept to a few
-        dictionary lookups: for one row this Python is most of the time."""
-        d = self.__dict__
-        eng = d.get("_engine")
-        if eng is None:
-            return None
-        # Decided once per fitted engine and kept there: predict must not
-        # change the estimator's own __dict__.
-        serve = eng.__dict__.get("_serve")
-        if serve is None:
-            serve = eng._serve = self._serving_function()
-        if serve is False:
-            return None
-        # serve also returns None when coefs_/intercepts_ no longer hold the
-        # engine's views (user-assigned weights: the validating path syncs them)
-        # and for outputs that overflowed (the validating path refuses them).
-        return serve(X, two_columns, d.get("coefs_"), d.get("intercepts_"), d["_views"])
+        (then the validating path runs and explains any problem): see
+        _core.serve_estimator. Only for models whose outputs need no further
+        Python work (decided by _serving_function once per fit). It returns
+        None too when coefs_/intercepts_ no longer hold the engine's views
+        (user-assigned weights: the validating path syncs them) and for
+        outputs that overflowed (the validating path refuses them)."""
+        return _core.serve_estimator(self, X, two_columns)
 
     def _serving_function(self):
         spec = self.__dict__.get("_spec")
@@ -1368,7 +1357,7 @@ class _BaseMLP(BaseEstimator):
                 or self.__dict__.get("scaler_mean_") is not None  # inputs need scaling first
                 or not isinstance(getattr(self._engine, "_core", None), _core.NetCore)):
             return False
-        return self._engine._core.serve
+        return self._engine._core
 
     def _predict_labels(self, out):
         kind = self._spec["kind"]
@@ -1810,7 +1799,7 @@ class MLPClassifier(ClassifierMixin, _ClassWeightMixin, _BaseMLP):
 
     def predict_proba(self, X):
         """Class probabilities in the order of classes_ (two columns for binary)."""
-        out = self._fast_outputs(X, True)
+        out = _core.serve_estimator(self, X, True)  # one row: every frame counts
         if out is not None:
             return out
         return self._proba_from_outputs(self._outputs(X))
