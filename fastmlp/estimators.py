@@ -17,7 +17,8 @@ Differences from scikit-learn worth knowing (all documented on the classes):
   each fit call starts it afresh, as scikit-learn does), so a fit with the
   same random_state in float64 is scikit-learn's run. ``n_iter_`` counts epochs since initialization
   (scikit-learn restarts it on every fit); ``max_iter`` still bounds each call.
-- Sparse input is refused with a clear error (densify it yourself).
+- SciPy sparse X is accepted and never densified (the first layer reads its
+  CSR); only ``standardize=True`` refuses it. y and sample_weight must be dense.
 - The training loss of ``squared_error`` is reported as scikit-learn reports
   it (0.5 * mean over outputs, i.e. the engine's per-row sum divided by
   n_outputs, plus the unscaled penalty); see ``_reported``.
