@@ -76,7 +76,6 @@
 #ifndef GK_KC1
 #  define GK_KC1 GK_KC
 #endif
-#define GK_NC_MAX (GK_NCA > GK_NC ? GK_NCA : GK_NC)
 
 /* ---- bcast kernel -------------------------------------------------------
  * rows (1..GK_MR), nv (1..GK_NV), masked, a_trans and packed are compile-time
@@ -447,10 +446,12 @@ static inline int64_t FMLP_IFN(gk_round_up)(int64_t x, int64_t to) { return (x +
  * GK_KC. It depends on K alone, so every sub-range blocks K the same way. */
 static inline int64_t FMLP_IFN(gk_kc)(int64_t K) { return K <= GK_KC1 ? K : GK_KC; }
 
-static size_t FMLP_IFN(gk_packed_bytes)(int64_t M, int64_t N, int64_t K)
+/* Scratch of the packed driver blocking N by ncb (GK_NC, or GK_NCA when A is
+ * packed too). */
+static size_t FMLP_IFN(gk_packed_bytes)(int64_t M, int64_t N, int64_t K, int64_t ncb)
 {
     const int64_t mc = M < GK_MC ? FMLP_IFN(gk_round_up)(M, GK_MR) : GK_MC;
-    const int64_t nc = N < GK_NC_MAX ? FMLP_IFN(gk_round_up)(N, GK_NR) : GK_NC_MAX;
+    const int64_t nc = N < ncb ? FMLP_IFN(gk_round_up)(N, GK_NR) : ncb;
     const int64_t kc = FMLP_IFN(gk_kc)(K);
     return (size_t)((mc + nc) * kc + 2 * GK_SLACK) * sizeof(FMLP_T) + 64;
 }
@@ -461,7 +462,7 @@ static void FMLP_IFN(gk_packed)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t
                                 const FMLP_T *B, int64_t ldb, int64_t M, int64_t N, int64_t K,
                                 int trans_a, int trans_b, FMLP_T alpha, FMLP_T beta,
                                 int64_t m0, int64_t m1, int64_t n0, int64_t n1, int pack_a,
-                                void *work)
+                                int64_t ncb, void *work)
 {
     const int64_t mcap = M < GK_MC ? FMLP_IFN(gk_round_up)(M, GK_MR) : GK_MC;
     const int64_t kb = FMLP_IFN(gk_kc)(K);
@@ -471,9 +472,6 @@ static void FMLP_IFN(gk_packed)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t
     /* Unpacked A (small M, NN/TN): tiles read A in place, by rows (layout 0)
      * or by columns (layout 1). */
     const int layout = pack_a ? 2 : (trans_a ? 1 : 0);
-    /* A packed block is repacked for every NC block of columns, so packing
-     * both operands uses the wider GK_NCA where the ISA file sets one. */
-    const int64_t ncb = pack_a ? GK_NCA : GK_NC;
     for (int64_t jc = n0; jc < n1; jc += ncb) {
         const int64_t nc = n1 - jc < ncb ? n1 - jc : ncb;
         for (int64_t pc = 0; pc < K; pc += kb) {
@@ -537,13 +535,25 @@ static int FMLP_IFN(gk_strip_fits_l1)(int64_t K, int64_t ld)
     return K <= sets * 4 && K * 64 <= 16384;
 }
 
+/* Whether A is packed too on the packed path: always for TN at M >= the
+ * packing threshold, and for NN/NT only when A's row stride is a multiple of
+ * 4 KiB (see fmlp_gemm_isa). */
+static int FMLP_IFN(gk_packs_a)(int path, int trans_a, int64_t lda)
+{
+    if (!trans_a && GK_NO_PACK_A) return ((size_t)lda * sizeof(FMLP_T)) % 4096 == 0;
+    return path == GK_PATH_PACKED;
+}
+
+/* Sized for the path a contiguous A (lda = K, or M for TN) takes; a caller
+ * with another stride that makes A packed gets GK_NC blocking if the scratch
+ * is short of GK_NCA's (the same bits either way: N blocks never change a
+ * chain). */
 size_t FMLP_IFN(fmlp_gemm_isa_work)(int64_t M, int64_t N, int64_t K, int trans_a, int trans_b)
 {
-    switch (FMLP_IFN(gk_plan)(M, N, K, trans_a, trans_b)) {
-    case GK_PATH_PACKED:
-    case GK_PATH_PACKB: return FMLP_IFN(gk_packed_bytes)(M, N, K);
-    default: return 0;
-    }
+    const int path = FMLP_IFN(gk_plan)(M, N, K, trans_a, trans_b);
+    if (path == GK_PATH_SUP) return 0;
+    const int pack_a = FMLP_IFN(gk_packs_a)(path, trans_a, trans_a ? M : K);
+    return FMLP_IFN(gk_packed_bytes)(M, N, K, pack_a ? GK_NCA : GK_NC);
 }
 
 void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t lda,
@@ -564,10 +574,16 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
      * too, whatever M. (Large TN keeps packing: its tile would touch a new
      * line of A every k.) Both variants use the same K blocking. */
     if (path != GK_PATH_SUP && !trans_a && GK_NO_PACK_A)
-        path = ((size_t)lda * sizeof(FMLP_T)) % 4096 == 0 ? GK_PATH_PACKED : GK_PATH_PACKB;
-    if (path != GK_PATH_SUP && work != NULL && work_size >= FMLP_IFN(gk_packed_bytes)(M, N, K)) {
+        path = FMLP_IFN(gk_packs_a)(path, trans_a, lda) ? GK_PATH_PACKED : GK_PATH_PACKB;
+    /* A packed block is repacked for every NC block of columns, so packing
+     * both operands blocks N by the wider GK_NCA (where the ISA file sets
+     * one) when the scratch allows. */
+    int64_t ncb = path == GK_PATH_PACKED ? GK_NCA : GK_NC;
+    if (work != NULL && work_size < FMLP_IFN(gk_packed_bytes)(M, N, K, ncb)) ncb = GK_NC;
+    if (path != GK_PATH_SUP && work != NULL &&
+            work_size >= FMLP_IFN(gk_packed_bytes)(M, N, K, ncb)) {
         FMLP_IFN(gk_packed)(C, ldc, A, lda, B, ldb, M, N, K, trans_a, trans_b, alpha, beta,
-                            m0, m1, n0, n1, path == GK_PATH_PACKED, work);
+                            m0, m1, n0, n1, path == GK_PATH_PACKED, ncb, work);
     } else if (trans_b) {
         /* NT (TT never comes here: gemm.c sends it to the generic path). */
         FMLP_IFN(gk_sup_dot)(C, ldc, A, lda, B, ldb, K, alpha, beta, m0, m1, n0, n1);
@@ -583,7 +599,6 @@ void FMLP_IFN(fmlp_gemm_isa)(FMLP_T *C, int64_t ldc, const FMLP_T *A, int64_t ld
 #undef GK_NC
 #undef GK_NCA
 #undef GK_KC1
-#undef GK_NC_MAX
 #undef GK_SLACK
 #undef GK_TILE_ARGS
 #undef GK_TILE_PASS

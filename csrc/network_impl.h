@@ -82,6 +82,14 @@ static size_t FMLP_FN(step_gemm_work)(const fmlp_net *net, int64_t B)
         if (s > need) need = s;
         s = FMLP_FN(fmlp_gemm_work_size)(out, in, B, 1, 0);
         if (s > need) need = s;
+        if (l == 0 && net->w0_transposed) {
+            /* W_0 stored (fan_in, fan_out): dense batches run X @ W_0 (NN) and
+             * its gradient X^T @ G (TN), products the loop above does not size. */
+            s = FMLP_FN(fmlp_gemm_work_size)(B, out, in, 0, 0);
+            if (s > need) need = s;
+            s = FMLP_FN(fmlp_gemm_work_size)(in, out, B, 1, 0);
+            if (s > need) need = s;
+        }
     }
     return need;
 }
@@ -837,7 +845,9 @@ static size_t FMLP_FN(forward_layout)(const fmlp_net *net, int64_t rows, int nt,
         if (net->sizes[l] > maxw) maxw = net->sizes[l];
     size_t gw = 0;
     for (int64_t l = 0; l < net->n_layers; l++) {
-        size_t s = FMLP_FN(fmlp_gemm_work_size)(rows, net->sizes[l + 1], net->sizes[l], 0, 1);
+        /* layer 0 stored (fan_in, fan_out) runs X @ W_0 (NN) on dense rows */
+        const int tb = !(l == 0 && net->w0_transposed);
+        size_t s = FMLP_FN(fmlp_gemm_work_size)(rows, net->sizes[l + 1], net->sizes[l], 0, tb);
         if (s > gw) gw = s;
     }
     gw = (gw + 63) / 64 * 64;
