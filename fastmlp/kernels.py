@@ -24,8 +24,9 @@ __all__ = [
 
 # GEMM packing scratch, grown on demand and kept per thread: allocating it on
 # every call costs more than the whole product at small shapes. The C side
-# caps the need (one MC x KC block of A plus one KC x NC block of B, about
-# 4-9 MB), so the cache never outgrows that.
+# caps the need per thread (one MC x KC block of A plus one KC x NC block of
+# B: at most ~3.5 MB on AVX2, more with AVX-512's wider NC), so the cache
+# never outgrows that times the thread count.
 _gemm_tls = threading.local()
 
 
