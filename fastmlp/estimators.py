@@ -445,9 +445,9 @@ class _BaseMLP(BaseEstimator):
             c.dtype = None
         if c.dtype is None or c.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        if self.n_threads is not None:
-            V.check_int("n_threads", self.n_threads, 1)
-        c.n_threads = self.n_threads
+        # a plain int (a NumPy integer would not go into a saved file's JSON)
+        c.n_threads = None if self.n_threads is None else \
+            int(V.check_int("n_threads", self.n_threads, 1))
         c.class_weight = self._class_weight_param()
         c.standardize = V.check_bool("standardize", self.standardize)
         c.loss, c.output = self._loss_params()

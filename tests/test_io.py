@@ -413,3 +413,14 @@ def test_killing_the_process_during_save_never_leaves_a_partial_model(tmp_path):
             os.unlink(tmp_path / name)
     # a left temporary file shows a kill landed inside a save: the case that matters
     assert mid_save >= 1
+
+
+def test_numpy_integer_hyperparameters_save(tmp_path):
+    """n_threads=np.int64(2) used to reach the engine config as a NumPy int
+    and fail to save ("int64 is not JSON serializable")."""
+    X, y = blobs()
+    model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
+                          n_threads=np.int64(2)).fit(X, y)
+    path = tmp_path / "np_int.fmlp"
+    fastmlp.save(model, path)
+    np.testing.assert_array_equal(fastmlp.load(path).predict_proba(X), model.predict_proba(X))
