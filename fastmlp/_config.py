@@ -65,7 +65,7 @@ def set_num_threads(n):
         n = 0
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"n must be a non-negative integer or None (0/None: every CPU), got {n!r}")
-    _core.set_default_threads(min(int(n), _core.MAX_THREADS))
+    _core.set_default_threads(int(n))  # it clamps counts above MAX_THREADS
 
 
 def get_num_threads():

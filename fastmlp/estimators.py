@@ -1338,18 +1338,15 @@ class _BaseMLP(BaseEstimator):
                          f"through the network. To get predictions, {fix}; if the model "
                          f"diverged during training, refit it with a lower learning rate")
 
-    def _fast_outputs(self, X, two_columns):
-        """The serving path: outputs for a plain C-contiguous array of the
-        model's dtype and width, checked and computed in one C call, or None
-        (then the validating path runs and explains any problem): see
-        _core.serve_estimator. Only for models whose outputs need no further
-        Python work (decided by _serving_function once per fit). It returns
-        None too when coefs_/intercepts_ no longer hold the engine's views
-        (user-assigned weights: the validating path syncs them) and for
-        outputs that overflowed (the validating path refuses them)."""
-        return _core.serve_estimator(self, X, two_columns)
-
     def _serving_function(self):
+        """The NetCore that serves this model's predict/predict_proba in one C
+        call (_core.serve_estimator, which keeps it on the engine until the
+        next fit), or False for models whose outputs need more Python work.
+        serve_estimator returns None, and the validating path runs and
+        explains, for anything but a plain C-contiguous array of the model's
+        dtype and width, when coefs_/intercepts_ no longer hold the engine's
+        views (user-assigned weights: the validating path syncs them) and for
+        outputs that overflowed (the validating path refuses them)."""
         spec = self.__dict__.get("_spec")
         if (spec is None or spec["task"] != "classification"
                 or spec["kind"] not in ("index", "binary")
@@ -1795,12 +1792,12 @@ class MLPClassifier(ClassifierMixin, _ClassWeightMixin, _BaseMLP):
 
     def predict(self, X):
         """Predicted labels (a 0/1 indicator matrix for multilabel models)."""
-        out = self._fast_outputs(X, False)
+        out = _core.serve_estimator(self, X, False)
         return self._predict_labels(out if out is not None else self._outputs(X))
 
     def predict_proba(self, X):
         """Class probabilities in the order of classes_ (two columns for binary)."""
-        out = _core.serve_estimator(self, X, True)  # one row: every frame counts
+        out = _core.serve_estimator(self, X, True)
         if out is not None:
             return out
         return self._proba_from_outputs(self._outputs(X))
